@@ -1,0 +1,90 @@
+"""The training configuration: every hyperparameter's default, bounds and help, in one place.
+
+`TrainConfig()` is the classic lesson (SGD at Keras's default rate 0.01, batch 100,
+5 epochs, raw MNIST pixels). `train.py`'s flags and the page's sidebar are generated
+from the fields' metadata, so a default or a bound is written only here.
+No TensorFlow here: the page imports this before TensorFlow is loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value outside its bounds; the message names the bound."""
+
+
+def _param(default, help: str, *, low=None, high=None, choices=None, label: str = ""):
+    return field(default=default, metadata={
+        "help": help, "low": low, "high": high, "choices": choices,
+        "label": label,
+    })
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = _param(5, "Passes over the 60,000 training images.", low=1, high=100,
+                         label="Epochs")
+    batch_size: int = _param(100, "Images per gradient step.", low=1, high=60000,
+                             label="Batch size")
+    learning_rate: float = _param(0.01, "Step size of the optimizer (SGD's Keras default is 0.01).",
+                                  low=1e-5, high=10.0, label="Learning rate")
+    optimizer: str = _param("sgd", "How the weights are updated from the gradient.",
+                            choices=("sgd", "adam"), label="Optimizer")
+    l2: float = _param(0.0, "L2 penalty on the weights (0 = none).", low=0.0, high=1.0,
+                       label="L2 regularization")
+    seed: int = _param(0, "Random seed for the initial weights and the shuffling.",
+                       low=0, high=2**31 - 1, label="Seed")
+    deskew: bool = _param(False, "Straighten slanted digits by their image moments, "
+                                 "in training and at inference alike.", label="Deskew")
+    stroke_width: float = _param(0.0, "Redraw every digit with this stroke width in 28x28 "
+                                      "pixels (0 = keep the strokes as they are).",
+                                 low=0.0, high=6.0, label="Normalized stroke width")
+    augment: int = _param(0, "Extra randomly shifted, rotated, scaled and thickened "
+                             "copies of each training image (0 = none).",
+                          low=0, high=10, label="Augmented copies")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if f.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{f.name} must be a whole number, got {value!r}")
+            if f.type in ("float", float):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                    raise ConfigError(f"{f.name} must be a number, got {value!r}")
+                object.__setattr__(self, f.name, float(value))
+            if f.type in ("bool", bool) and not isinstance(value, bool):
+                raise ConfigError(f"{f.name} must be true or false, got {value!r}")
+            if meta["choices"] is not None and value not in meta["choices"]:
+                raise ConfigError(f"{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+            if meta["low"] is not None and value < meta["low"]:
+                raise ConfigError(f"{f.name} must be at least {meta['low']:g}, got {value:g}")
+            if meta["high"] is not None and value > meta["high"]:
+                raise ConfigError(f"{f.name} must be at most {meta['high']:g}, got {value:g}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Rebuild from saved metadata; unknown keys (from newer files) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def fields() -> tuple[dataclasses.Field, ...]:
+    """The config's fields, in order, for generating flags and widgets."""
+    return dataclasses.fields(TrainConfig)
+
+
+LESSON = TrainConfig()
+# The shipped model's settings; chosen by bench/preprocessing.py and bench/train_speed.py.
+BEST = TrainConfig(epochs=20, learning_rate=0.5)
+
+PRESETS: dict[str, TrainConfig] = {"the lesson": LESSON, "best": BEST}

@@ -1,0 +1,106 @@
+"""Score a model on MNIST's test set or on a file of drawings.
+
+    python -m model.evaluate                                   # shipped model, MNIST test set
+    python -m model.evaluate --canvases ../shared/data/drawn_dev.npz --json
+    python -m model.evaluate --model path/to/model.keras --data mnist.npz
+
+Drawings go through `load_recognizer().predict`, the same path as the page.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import DataError, load_mnist
+from .recognizer import Recognizer, load_recognizer
+from .store import ModelFileError
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float
+    n: int
+    per_class: list[float]          # accuracy for each true digit
+    confusion: list[list[int]]      # [true][guessed] counts
+
+    def to_dict(self) -> dict:
+        return {"accuracy": self.accuracy, "n": self.n, "per_class": self.per_class,
+                "confusion": self.confusion}
+
+
+def summarize(labels: np.ndarray, guesses: np.ndarray) -> Evaluation:
+    """Accuracy, per-class accuracy and confusion matrix; an empty drawing (-1) counts as wrong."""
+    labels = np.asarray(labels, int)
+    guesses = np.asarray(guesses, int)
+    confusion = np.zeros((10, 10), int)
+    valid = guesses >= 0
+    np.add.at(confusion, (labels[valid], guesses[valid]), 1)
+    totals = np.bincount(labels, minlength=10)
+    per_class = [float(confusion[d, d] / totals[d]) if totals[d] else 0.0 for d in range(10)]
+    n = len(labels)
+    return Evaluation(float((labels == guesses).mean()) if n else 0.0, n, per_class, confusion.tolist())
+
+
+def guess_mnist(recognizer: Recognizer, images: np.ndarray) -> np.ndarray:
+    """MNIST's own digits are already in the model's format: only the model's optional steps apply."""
+    from .preprocess import prepare_mnist
+    return recognizer.probabilities(prepare_mnist(images, recognizer.pipeline)).argmax(axis=1)
+
+
+def guess_canvases(recognizer: Recognizer, images: np.ndarray) -> np.ndarray:
+    return np.array([-1 if (d := recognizer.predict(im).digit) is None else d for im in images], int)
+
+
+def read_canvases(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            images, labels = f["images"], f["labels"]
+    except FileNotFoundError:
+        raise DataError(f"No drawings file at {path}.") from None
+    except KeyError:
+        raise DataError(f"{path} must hold the arrays 'images' and 'labels'.") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path} is not a readable .npz file ({e}).") from None
+    if images.ndim not in (3, 4) or len(images) != len(labels):
+        raise DataError(f"{path}: images must be (N, H, W) or (N, H, W, 4) with one label each; "
+                        f"got {images.shape} images and {labels.shape} labels.")
+    return images, labels
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a .keras model file (default: the shipped model)")
+    parser.add_argument("--data", help="Keras-format mnist.npz (default: $MNIST_PATH, else Keras's cache)")
+    parser.add_argument("--canvases", help="an .npz of drawings: images (N,H,W) or (N,H,W,4), labels (N,)")
+    parser.add_argument("--json", action="store_true", help="print one line of JSON")
+    args = parser.parse_args(argv)
+    try:
+        recognizer = load_recognizer(args.model)
+        if args.canvases:
+            images, labels = read_canvases(args.canvases)
+            evaluation = summarize(labels, guess_canvases(recognizer, images))
+            what = f"drawings in {args.canvases}"
+        else:
+            mnist = load_mnist(args.data)
+            evaluation = summarize(mnist.y_test, guess_mnist(recognizer, mnist.x_test))
+            what = "MNIST test set"
+    except (DataError, ModelFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(evaluation.to_dict()))
+    else:
+        print(f"{recognizer.path}\non the {what}: accuracy {evaluation.accuracy:.4f} (n={evaluation.n})")
+        print("per digit: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(evaluation.per_class)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

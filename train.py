@@ -1,0 +1,81 @@
+"""Train the softmax digit model on MNIST and save it.
+
+    python train.py                      # the classic lesson: SGD 0.01, batch 100, 5 epochs
+    python train.py --preset best --out model/trained/digits.keras   # the shipped model
+    python train.py --help               # every flag, generated from model.config.TrainConfig
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from model.config import PRESETS, ConfigError, TrainConfig, fields
+from model.data import DataError, load_mnist
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="the lesson",
+                        help="start from these settings; other flags override them (default: %(default)s)")
+    for f in fields():
+        meta, kind = f.metadata, {"int": int, "float": float, "str": str, "bool": bool}[f.type]
+        bounds = f" [{meta['low']:g} .. {meta['high']:g}]" if meta["low"] is not None else ""
+        kwargs = {"default": None, "help": f"{meta['help']}{bounds} (lesson: {f.default})"}
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = kind
+            if meta["choices"]:
+                kwargs["choices"] = meta["choices"]
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, **kwargs)
+    parser.add_argument("--data", help="Keras-format mnist.npz (default: $MNIST_PATH, else Keras's cache)")
+    parser.add_argument("--out", help="where to save the model, a .keras file "
+                                      "(default: a new file under $DIGITS_DATA_DIR/models)")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON: scores and config")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset, with every flag that was given laid over it; raises ConfigError."""
+    given = {f.name: getattr(args, f.name) for f in fields() if getattr(args, f.name) is not None}
+    return PRESETS[args.preset].replace(**given)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ConfigError as e:
+        parser.error(str(e))
+    try:
+        data = load_mnist(args.data)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+    from model import store, training  # imports TensorFlow: only once the input is known good
+
+    result = training.fit(config, data, verbose=1)
+    if result.diverged:
+        print(f"error: training diverged (the loss became NaN) with learning rate "
+              f"{config.learning_rate:g} and {config.optimizer}; try a smaller --learning-rate. "
+              "Nothing was saved.", file=sys.stderr)
+        return 1
+    print(f"Train: loss {result.train_loss:.4f} - accuracy {result.train_accuracy:.4f}")
+    print(f"Test:  loss {result.test_loss:.4f} - accuracy {result.test_accuracy:.4f}")
+    print(f"Fit time: {result.fit_seconds:.2f} s")
+    try:
+        path = store.save(result, args.out or store.new_model_path())
+    except (store.ModelFileError, OSError) as e:
+        print(f"error: could not save the model: {e}", file=sys.stderr)
+        return 1
+    print(f"Saved to {path}")
+    if args.json:
+        print(json.dumps({**result.scores(), "config": config.to_dict(), "model": str(path)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
