@@ -1,0 +1,240 @@
+"""Digit Canvas: draw a digit, see the 28x28 the softmax model sees and what it guesses,
+and retrain the model from the sidebar.
+
+    streamlit run streamlit_app.py
+
+The page is thin: `*_ui()` functions draw widgets and return plain values; everything
+else lives in the `model` package. TensorFlow is never imported here: recognition runs
+on the saved weights with NumPy, and training imports TensorFlow in its own thread.
+"""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from model import config as cfg
+from model import store
+from model.data import load_mnist
+from model.jobs import JobState, JobStatus, TrainingQueue
+from model.pictures import enlarge
+from model.recognizer import Prediction, Recognizer, load_recognizer
+from model.upload import UploadError, read_upload
+
+CANVAS_SIZE = 280
+UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
+
+STYLE = """<style>
+.st-key-guess h1 { font-size: 7rem; line-height: 1; padding: 0; text-align: center; }
+</style>"""
+
+
+@st.cache_resource(show_spinner=False)
+def recognizer_for(path: str | None) -> Recognizer:
+    """One recognizer per model file for the whole server (the shipped one loads once)."""
+    return load_recognizer(path)
+
+
+@st.cache_resource(show_spinner=False)
+def training_queue() -> TrainingQueue:
+    """The server's one training queue: one training at a time, whoever asks."""
+    return TrainingQueue(load_data=load_mnist, model_path=store.new_model_path)
+
+
+def init_session() -> None:
+    if "session_id" in st.session_state:
+        return
+    st.session_state.session_id = uuid.uuid4().hex
+    st.session_state.model_path = None      # None: the shipped model
+    st.session_state.job_id = None
+    st.session_state.canvas_id = 0
+    st.session_state.preset = "the lesson"
+    for f in cfg.fields():
+        st.session_state[f.name] = f.default
+
+
+# -- sidebar -----------------------------------------------------------------------------
+def apply_preset() -> None:
+    preset = cfg.PRESETS[st.session_state.preset]
+    for name, value in preset.to_dict().items():
+        st.session_state[name] = value
+
+
+def config_widget(f) -> object:
+    """One widget for one config field, from its metadata: label, bounds, help."""
+    meta = f.metadata
+    label, help_ = meta["label"], meta["help"]
+    if meta["choices"]:
+        return st.selectbox(label, meta["choices"], help=help_, key=f.name)
+    if f.type == "bool":
+        return st.toggle(label, help=help_, key=f.name)
+    if f.type == "int":
+        return st.number_input(label, min_value=meta["low"], max_value=meta["high"], step=1,
+                               help=help_, key=f.name)
+    return st.number_input(label, min_value=float(meta["low"]), max_value=float(meta["high"]),
+                           step=None, format="%g", help=help_, key=f.name)
+
+
+BASIC = ("epochs", "batch_size", "learning_rate", "optimizer")
+
+
+def sidebar_ui() -> tuple[cfg.TrainConfig | None, bool]:
+    """The training settings and whether Train was pressed."""
+    with st.sidebar:
+        st.header("Retrain the model")
+        st.radio("Start from", list(cfg.PRESETS), key="preset", on_change=apply_preset, horizontal=True,
+                 help="The classic lesson's settings, or the ones that make the shipped model.")
+        fields = {f.name: f for f in cfg.fields()}
+        values = {name: config_widget(fields[name]) for name in BASIC}
+        with st.expander("More settings"):
+            values.update({name: config_widget(f) for name, f in fields.items() if name not in BASIC})
+        try:
+            config = cfg.TrainConfig(**values)
+        except cfg.ConfigError as e:
+            st.error(str(e))
+            config = None
+        clicked = st.button("Train", key="train", type="primary", disabled=config is None,
+                            use_container_width=True)
+    return config, clicked
+
+
+# -- input -------------------------------------------------------------------------------
+def canvas_ui() -> object:
+    """The drawing canvas; returns its RGBA pixels, or None before anything is drawn."""
+    pen = st.slider("Pen width", 5, 40, 20, key="pen_width")
+    result = st_canvas(stroke_width=pen, stroke_color="#FFFFFF", background_color="#000000",
+                       width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
+                       return_image_data=True, update_streamlit=True,
+                       key=f"canvas-{st.session_state.canvas_id}")
+    if st.button("Clear", key="clear"):
+        st.session_state.canvas_id += 1
+        st.rerun()
+    return result.image_data
+
+
+def upload_ui() -> object:
+    """A photo or scan of a digit, as a canvas-like image; None if none or unreadable."""
+    file = st.file_uploader("A photo or scan of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
+                            key="upload")
+    if file is None:
+        return None
+    try:
+        image = read_upload(file.getvalue())
+    except UploadError as e:
+        st.error(str(e))
+        return None
+    st.image(image, caption="Your image, as ink on black", width=CANVAS_SIZE)
+    return image
+
+
+# -- output ------------------------------------------------------------------------------
+def prediction_ui(prediction: Prediction) -> None:
+    if prediction.digit is None:
+        st.info("Draw a digit on the black square: the model's guess appears here as soon as you lift the pen.")
+        return
+    seen, guess = st.columns(2)
+    with seen:
+        st.image(enlarge(prediction.input), caption="What the model sees (28 × 28)")
+    with guess:
+        st.caption("The model's guess")
+        with st.container(key="guess"):
+            st.title(str(prediction.digit), anchor=False)
+    with st.container(key="prediction"):
+        if prediction.confidence < UNSURE_BELOW:
+            st.warning(f"The model is unsure: no digit is clearly ahead "
+                       f"(its best guess, {prediction.digit}, has only {prediction.confidence:.0%}).")
+        else:
+            st.markdown(f"Confidence: **{prediction.confidence:.1%}**")
+        chart = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": prediction.probabilities})
+        st.bar_chart(chart, x="digit", y="probability", height=220)
+
+
+def model_label(recognizer: Recognizer, own: bool) -> str:
+    meta, c = recognizer.metadata, recognizer.config
+    which = f"your model trained {meta.get('trained_at', '')[11:16]} UTC" if own else "the shipped model"
+    return (f"Model in use: **{which}** — {c.epochs} epochs, batch {c.batch_size}, {c.optimizer} "
+            f"{c.learning_rate:g}; MNIST test accuracy {meta.get('test_accuracy', float('nan')):.1%}.")
+
+
+def history_frame(history: dict[str, list[float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    epochs = range(1, len(history.get("loss", [])) + 1)
+    loss = pd.DataFrame({"train": history.get("loss", []), "test": history.get("val_loss", [])}, index=epochs)
+    acc = pd.DataFrame({"train": history.get("accuracy", []), "test": history.get("val_accuracy", [])},
+                       index=epochs)
+    return loss.rename_axis("epoch"), acc.rename_axis("epoch")
+
+
+def job_ui(job: JobStatus) -> None:
+    """The live view of this session's training: queue place, progress, curves, result."""
+    if job.state == JobState.QUEUED:
+        st.info(f"Waiting for the trainer: position {job.position} in the queue, "
+                f"about {job.eta_seconds:.0f} s.")
+    elif not job.state.finished:
+        st.progress(job.fraction, text=f"{job.message} epoch {job.epoch} of {job.config.epochs}")
+    if not job.state.finished and st.button("Cancel training", key="cancel_training"):
+        training_queue().cancel(job.id)
+        st.rerun(scope="fragment")
+    if job.history:
+        loss, acc = history_frame(job.history)
+        left, right = st.columns(2)
+        left.caption("Loss per epoch")
+        left.line_chart(loss, height=180)
+        right.caption("Accuracy per epoch")
+        right.line_chart(acc, height=180)
+    if job.state == JobState.DONE:
+        with st.container(key="training_result"):
+            st.success(f"Trained: test accuracy **{job.scores['test_accuracy']:.2%}**, "
+                       f"train accuracy {job.scores['train_accuracy']:.2%}, "
+                       f"in {job.scores['fit_seconds']:.1f} s of training. Your guesses now come from this model.")
+    elif job.state in (JobState.DIVERGED, JobState.FAILED):
+        st.error(job.message)
+    elif job.state == JobState.CANCELLED:
+        st.warning(job.message)
+
+
+def training_panel() -> None:
+    job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
+    if job is None:
+        return
+    if job.state == JobState.DONE and st.session_state.model_path != str(job.model_path):
+        if st.session_state.get("adopted_job") != job.id:
+            st.session_state.adopted_job = job.id
+            st.session_state.model_path = str(job.model_path)
+            st.rerun()  # the whole page: the guess must now come from the new model
+    job_ui(job)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
+    st.markdown(STYLE, unsafe_allow_html=True)
+    init_session()
+    config, train_clicked = sidebar_ui()
+    if train_clicked and config is not None:
+        st.session_state.job_id = training_queue().submit(config, owner=st.session_state.session_id)
+
+    st.title("Digit Canvas", anchor=False)
+    recognizer = recognizer_for(st.session_state.model_path)
+    own = st.session_state.model_path is not None
+    st.markdown(model_label(recognizer, own))
+    if own and st.button("Back to the shipped model", key="use_shipped"):
+        st.session_state.model_path = None
+        st.rerun()
+
+    draw, result = st.columns([1, 1.3], gap="large")
+    with draw:
+        source = st.radio("Input", ["Draw", "Upload a photo"], horizontal=True, key="source",
+                          label_visibility="collapsed")
+        image = canvas_ui() if source == "Draw" else upload_ui()
+    with result:
+        prediction = recognizer.predict(image) if image is not None else Prediction(None, None, None)
+        prediction_ui(prediction)
+
+    job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
+    running = job is not None and not job.state.finished
+    st.fragment(training_panel, run_every=0.5 if running else None)()
+
+
+main()
