@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", help="where to save the model, a .keras file "
                                       "(default: a new file under $DIGITS_DATA_DIR/models)")
     parser.add_argument("--json", action="store_true", help="end with one line of JSON: scores and config")
+    parser.add_argument("--list-runs", action="store_true",
+                        help="print every recorded training (page and train.py) and exit")
     return parser
 
 
@@ -45,6 +47,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.list_runs:
+        from model import runs
+        try:
+            print(runs.format_table(runs.list_runs()))
+        except runs.RunsError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        return 0
     try:
         config = config_from_args(args)
     except ConfigError as e:
@@ -72,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: could not save the model: {e}", file=sys.stderr)
         return 1
     print(f"Saved to {path}")
+    from model import runs
+    try:
+        run_id = runs.record_training(result, "train.py", path)
+        print(f"Recorded as run {run_id} in {runs.db_path()} (python train.py --list-runs)")
+    except runs.RunsError as e:
+        print(f"warning: the run was not recorded: {e}", file=sys.stderr)
     if args.json:
         print(json.dumps({**result.scores(), "config": config.to_dict(), "model": str(path)}))
     return 0

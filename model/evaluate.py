@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -71,6 +72,25 @@ def read_canvases(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: images must be (N, H, W) or (N, H, W, 4) with one label each; "
                         f"got {images.shape} images and {labels.shape} labels.")
     return images, labels
+
+
+def drawn_dev_path() -> Path | None:
+    """Drawings to score every new model on: `$DIGITS_DRAWN_PATH`, else ../shared's drawn_dev.npz."""
+    env = os.environ.get("DIGITS_DRAWN_PATH")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "drawn_dev.npz"
+    return path if path.is_file() else None
+
+
+def drawn_accuracy(recognizer: Recognizer) -> float | None:
+    """The model's accuracy on the configured drawings, or None if there are none."""
+    path = drawn_dev_path()
+    if path is None:
+        return None
+    try:
+        images, labels = read_canvases(path)
+    except DataError:
+        return None
+    return summarize(labels, guess_canvases(recognizer, images)).accuracy
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,83 @@
+"""What a softmax model learned, and where it fails: the computations behind the page's
+teaching views. Each digit's score is a sum of pixel x weight (+ a bias), so the weights
+can be shown as pictures and every guess explained pixel by pixel. NumPy and Pillow only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .evaluate import summarize
+from .preprocess import prepare_mnist
+from .recognizer import Recognizer
+
+# A diverging scale: blue for negative, white for zero, red for positive.
+_NEG = np.array([33, 102, 172], np.float32)
+_MID = np.array([247, 247, 247], np.float32)
+_POS = np.array([178, 24, 43], np.float32)
+
+
+def weight_images(recognizer: Recognizer) -> np.ndarray:
+    """(10, 28, 28): digit d's 784 weights laid out as the pixels they multiply."""
+    return recognizer.kernel.T.reshape(10, 28, 28)
+
+
+def diverging(values: np.ndarray, limit: float, size: int = 112) -> Image.Image:
+    """Values in [-limit, limit] -> an RGB picture on the shared blue-white-red scale."""
+    t = np.clip(np.asarray(values, np.float32) / (limit or 1.0), -1.0, 1.0)[..., None]
+    rgb = np.where(t < 0, _MID + (_NEG - _MID) * -t, _MID + (_POS - _MID) * t)
+    image = Image.fromarray(rgb.astype(np.uint8), mode="RGB")
+    h, w = t.shape[:2]
+    scale = max(1, size // max(h, w))
+    return image.resize((w * scale, h * scale), Image.Resampling.NEAREST)
+
+
+def legend(limit: float, width: int = 280, height: int = 14) -> Image.Image:
+    """The colour bar for `diverging`: -limit on the left, 0 in the middle, +limit on the right."""
+    ramp = np.tile(np.linspace(-limit, limit, width, dtype=np.float32), (height, 1))
+    return diverging(ramp, limit, size=width)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    digit: int
+    pixels: np.ndarray   # (28, 28): input x weight, each pixel's push toward `digit`
+    bias: float
+    score: float         # pixels.sum() + bias: the logit the softmax turns into a probability
+
+
+def evidence(recognizer: Recognizer, input28: np.ndarray, digit: int) -> Evidence:
+    pixels = np.asarray(input28, np.float32) * weight_images(recognizer)[digit]
+    bias = float(recognizer.bias[digit])
+    return Evidence(digit, pixels, bias, float(pixels.sum(dtype=np.float64) + bias))
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """The model on MNIST's test set: accuracy, confusion, and each image's guess."""
+    accuracy: float
+    confusion: np.ndarray    # (10, 10) counts, [true][guessed]
+    labels: np.ndarray       # (N,)
+    guesses: np.ndarray      # (N,)
+    confidences: np.ndarray  # (N,) probability of the guess
+
+    def mistakes(self, true: int | None = None, guessed: int | None = None, limit: int = 24) -> np.ndarray:
+        """Indices of misclassified test images, most confident mistakes first."""
+        wrong = self.labels != self.guesses
+        if true is not None:
+            wrong &= self.labels == true
+        if guessed is not None:
+            wrong &= self.guesses == guessed
+        idx = np.flatnonzero(wrong)
+        return idx[np.argsort(-self.confidences[idx], kind="stable")][:limit]
+
+
+def test_report(recognizer: Recognizer, images: np.ndarray, labels: np.ndarray) -> TestReport:
+    probs = recognizer.probabilities(prepare_mnist(images, recognizer.pipeline))
+    guesses = probs.argmax(axis=1)
+    labels = np.asarray(labels, int)
+    summary = summarize(labels, guesses)
+    return TestReport(summary.accuracy, np.array(summary.confusion), labels, guesses,
+                      probs[np.arange(len(probs)), guesses])
