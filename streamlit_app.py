@@ -17,12 +17,14 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from model import config as cfg
-from model import store
+from model import runs, store
 from model.data import load_mnist
 from model.jobs import JobState, JobStatus, TrainingQueue
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer, load_recognizer
 from model.upload import UploadError, read_upload
+from ui.charts import history_frames
+from ui.teaching import teaching_ui
 
 CANVAS_SIZE = 280
 UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
@@ -41,7 +43,15 @@ def recognizer_for(path: str | None) -> Recognizer:
 @st.cache_resource(show_spinner=False)
 def training_queue() -> TrainingQueue:
     """The server's one training queue: one training at a time, whoever asks."""
-    return TrainingQueue(load_data=load_mnist, model_path=store.new_model_path)
+    return TrainingQueue(load_data=load_mnist, model_path=store.new_model_path, on_finished=record_run)
+
+
+def record_run(job: JobStatus, result) -> None:
+    """Every training from the page goes into the runs database (runs in the worker thread)."""
+    try:
+        runs.record_training(result, "page", job.model_path)
+    except runs.RunsError:
+        pass  # the model is saved and in use; only the comparison table misses this run
 
 
 def init_session() -> None:
@@ -159,14 +169,6 @@ def model_label(recognizer: Recognizer, own: bool) -> str:
             f"{c.learning_rate:g}; MNIST test accuracy {meta.get('test_accuracy', float('nan')):.1%}.")
 
 
-def history_frame(history: dict[str, list[float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    epochs = range(1, len(history.get("loss", [])) + 1)
-    loss = pd.DataFrame({"train": history.get("loss", []), "test": history.get("val_loss", [])}, index=epochs)
-    acc = pd.DataFrame({"train": history.get("accuracy", []), "test": history.get("val_accuracy", [])},
-                       index=epochs)
-    return loss.rename_axis("epoch"), acc.rename_axis("epoch")
-
-
 def job_ui(job: JobStatus) -> None:
     """The live view of this session's training: queue place, progress, curves, result."""
     if job.state == JobState.QUEUED:
@@ -178,7 +180,7 @@ def job_ui(job: JobStatus) -> None:
         training_queue().cancel(job.id)
         st.rerun(scope="fragment")
     if job.history:
-        loss, acc = history_frame(job.history)
+        loss, acc = history_frames(job.history)
         left, right = st.columns(2)
         left.caption("Loss per epoch")
         left.line_chart(loss, height=180)
@@ -216,7 +218,16 @@ def main() -> None:
         st.session_state.job_id = training_queue().submit(config, owner=st.session_state.session_id)
 
     st.title("Digit Canvas", anchor=False)
-    recognizer = recognizer_for(st.session_state.model_path)
+    try:
+        recognizer = recognizer_for(st.session_state.model_path)
+    except store.ModelFileError as e:
+        if st.session_state.model_path is None:
+            st.error(f"The shipped model cannot be loaded: {e} Reinstall the project or run "
+                     "`python train.py --preset best --out model/trained/digits.keras`.")
+            st.stop()
+        st.warning(f"That model cannot be loaded ({e}); back to the shipped model.")
+        st.session_state.model_path = None
+        recognizer = recognizer_for(None)
     own = st.session_state.model_path is not None
     st.markdown(model_label(recognizer, own))
     if own and st.button("Back to the shipped model", key="use_shipped"):
@@ -235,6 +246,11 @@ def main() -> None:
     job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
     running = job is not None and not job.state.finished
     st.fragment(training_panel, run_every=0.5 if running else None)()
+
+    chosen = teaching_ui(recognizer, str(recognizer.path), image, prediction)
+    if chosen is not None:
+        st.session_state.model_path = chosen
+        st.rerun()
 
 
 main()

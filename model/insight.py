@@ -81,3 +81,21 @@ def test_report(recognizer: Recognizer, images: np.ndarray, labels: np.ndarray) 
     summary = summarize(labels, guesses)
     return TestReport(summary.accuracy, np.array(summary.confusion), labels, guesses,
                       probs[np.arange(len(probs)), guesses])
+
+
+def stretch_to_28(image: np.ndarray) -> np.ndarray:
+    """The naive conversion most demos use (squash the whole image to 28x28), for comparison only."""
+    pil = Image.fromarray(np.asarray(image, np.float32), mode="F").resize((28, 28), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(pil, np.float32), 0.0, 1.0)
+
+
+def guesses_along(recognizer: Recognizer, image: np.ndarray) -> list[tuple[str, np.ndarray, int, float]]:
+    """For each step of the conversion: (name, picture, the model's guess, its probability).
+    A step that is not yet 28x28 is squashed to 28x28 to ask the model, as naive demos do."""
+    from .preprocess import conversion_steps
+    out = []
+    for step in conversion_steps(image, recognizer.pipeline):
+        x = step.image if step.image.shape == (28, 28) else stretch_to_28(step.image)
+        p = recognizer.probabilities(x[None])[0]
+        out.append((step.name, step.image, int(p.argmax()), float(p.max())))
+    return out
