@@ -17,13 +17,14 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from model import config as cfg
-from model import runs, store
+from model import classroom, runs, store
 from model.data import load_mnist
 from model.jobs import JobState, JobStatus, TrainingQueue
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer, load_recognizer
 from model.upload import UploadError, read_upload
 from ui.charts import history_frames
+from ui.classroom import feedback_ui, instructor_ui
 from ui.teaching import teaching_ui
 
 CANVAS_SIZE = 280
@@ -34,16 +35,30 @@ STYLE = """<style>
 </style>"""
 
 
-@st.cache_resource(show_spinner=False)
-def recognizer_for(path: str | None) -> Recognizer:
-    """One recognizer per model file for the whole server (the shipped one loads once)."""
+@st.cache_resource(show_spinner=False, max_entries=64)
+def recognizer_for(path: str, version: str = "") -> Recognizer:
+    """One recognizer per model file (and version of it) for the whole server: the class
+    model loads once, however many students draw with it."""
     return load_recognizer(path)
+
+
+def session_alive(owner: str) -> bool:
+    """Whether a browser session is still connected (its queued training is kept only then)."""
+    from streamlit.runtime import Runtime
+    return not Runtime.exists() or Runtime.instance().is_active_session(owner)
+
+
+def current_session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else uuid.uuid4().hex
 
 
 @st.cache_resource(show_spinner=False)
 def training_queue() -> TrainingQueue:
     """The server's one training queue: one training at a time, whoever asks."""
-    return TrainingQueue(load_data=load_mnist, model_path=store.new_model_path, on_finished=record_run)
+    return TrainingQueue(load_data=load_mnist, model_path=store.new_model_path, on_finished=record_run,
+                         is_alive=session_alive)
 
 
 def record_run(job: JobStatus, result) -> None:
@@ -57,8 +72,9 @@ def record_run(job: JobStatus, result) -> None:
 def init_session() -> None:
     if "session_id" in st.session_state:
         return
-    st.session_state.session_id = uuid.uuid4().hex
-    st.session_state.model_path = None      # None: the shipped model
+    st.session_state.session_id = current_session_id()
+    st.session_state.model_path = None      # None: the class model (the shipped one until one is published)
+    st.session_state.class_version = classroom.class_model().version
     st.session_state.job_id = None
     st.session_state.canvas_id = 0
     st.session_state.preset = "the lesson"
@@ -162,11 +178,35 @@ def prediction_ui(prediction: Prediction) -> None:
         st.bar_chart(chart, x="digit", y="probability", height=220)
 
 
-def model_label(recognizer: Recognizer, own: bool) -> str:
+def model_label(recognizer: Recognizer, which: str) -> str:
     meta, c = recognizer.metadata, recognizer.config
-    which = f"your model trained {meta.get('trained_at', '')[11:16]} UTC" if own else "the shipped model"
     return (f"Model in use: **{which}** — {c.epochs} epochs, batch {c.batch_size}, {c.optimizer} "
             f"{c.learning_rate:g}; MNIST test accuracy {meta.get('test_accuracy', float('nan')):.1%}.")
+
+
+def model_in_use() -> tuple[Recognizer, str]:
+    """The session's own model if it has one, else the class model; and how to call it."""
+    current = classroom.class_model()
+    if st.session_state.class_version != current.version:
+        st.session_state.class_version = current.version
+        if st.session_state.model_path is None:
+            st.toast("The instructor published a new class model: your guesses now come from it.")
+    own = st.session_state.model_path
+    if own is not None:
+        try:
+            recognizer = recognizer_for(own)
+            return recognizer, f"your model trained {recognizer.metadata.get('trained_at', '')[11:16]} UTC"
+        except store.ModelFileError as e:
+            st.warning(f"That model cannot be loaded ({e}); back to the class model.")
+            st.session_state.model_path = None
+    try:
+        recognizer = recognizer_for(str(current.path), current.version)
+    except store.ModelFileError as e:
+        st.error(f"The class model cannot be loaded: {e} Reinstall the project, or run "
+                 "`python train.py --preset best --out model/trained/digits.keras`.")
+        st.stop()
+    return recognizer, ("the class model (published by the instructor)" if current.published
+                        else "the shipped model")
 
 
 def job_ui(job: JobStatus) -> None:
@@ -209,28 +249,23 @@ def training_panel() -> None:
     job_ui(job)
 
 
+def submit_training(config: cfg.TrainConfig, drawings=None) -> None:
+    st.session_state.job_id = training_queue().submit(config, owner=st.session_state.session_id,
+                                                      drawings=drawings)
+
+
 def main() -> None:
     st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
     st.markdown(STYLE, unsafe_allow_html=True)
     init_session()
     config, train_clicked = sidebar_ui()
     if train_clicked and config is not None:
-        st.session_state.job_id = training_queue().submit(config, owner=st.session_state.session_id)
+        submit_training(config)
 
     st.title("Digit Canvas", anchor=False)
-    try:
-        recognizer = recognizer_for(st.session_state.model_path)
-    except store.ModelFileError as e:
-        if st.session_state.model_path is None:
-            st.error(f"The shipped model cannot be loaded: {e} Reinstall the project or run "
-                     "`python train.py --preset best --out model/trained/digits.keras`.")
-            st.stop()
-        st.warning(f"That model cannot be loaded ({e}); back to the shipped model.")
-        st.session_state.model_path = None
-        recognizer = recognizer_for(None)
-    own = st.session_state.model_path is not None
-    st.markdown(model_label(recognizer, own))
-    if own and st.button("Back to the shipped model", key="use_shipped"):
+    recognizer, which = model_in_use()
+    st.markdown(model_label(recognizer, which))
+    if st.session_state.model_path is not None and st.button("Back to the class model", key="use_shipped"):
         st.session_state.model_path = None
         st.rerun()
 
@@ -242,10 +277,13 @@ def main() -> None:
     with result:
         prediction = recognizer.predict(image) if image is not None else Prediction(None, None, None)
         prediction_ui(prediction)
+        feedback_ui(image, prediction, which)
 
     job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
     running = job is not None and not job.state.finished
     st.fragment(training_panel, run_every=0.5 if running else None)()
+    instructor_ui(st.session_state.model_path,
+                  lambda drawings: submit_training(config or cfg.TrainConfig(), drawings))
 
     chosen = teaching_ui(recognizer, str(recognizer.path), image, prediction)
     if chosen is not None:

@@ -63,8 +63,13 @@ class TrainingQueue:
     """A first-in, first-out queue of training jobs with one worker thread."""
 
     def __init__(self, load_data: Callable[[], Mnist], model_path: Callable[[], Path],
-                 on_finished: Callable[[JobStatus, Any], None] | None = None):
+                 on_finished: Callable[[JobStatus, Any], None] | None = None,
+                 is_alive: Callable[[str], bool] = lambda owner: True):
+        """`is_alive(owner)` says whether the session that queued a job is still open; a job
+        whose session has closed is dropped from the queue, or stopped after its epoch."""
         self._load_data = load_data
+        self._is_alive = is_alive
+        self._drawings: dict[str, Any] = {}
         self._model_path = model_path
         self._on_finished = on_finished
         self._lock = threading.Condition()
@@ -77,8 +82,9 @@ class TrainingQueue:
         self._epoch_seconds = EPOCH_SECONDS
 
     # -- the page's side -------------------------------------------------------------
-    def submit(self, config: TrainConfig | dict, owner: str) -> str:
-        """Queue a training; the config is re-validated here, whatever the widgets allowed."""
+    def submit(self, config: TrainConfig | dict, owner: str, drawings=None) -> str:
+        """Queue a training; the config is re-validated here, whatever the widgets allowed.
+        `drawings` (canvases, labels) are added to MNIST for this training (fine-tuning)."""
         if not isinstance(config, TrainConfig):
             config = TrainConfig.from_dict(dict(config))
         else:
@@ -86,6 +92,8 @@ class TrainingQueue:
         job_id = uuid.uuid4().hex[:12]
         with self._lock:
             self._jobs[job_id] = JobStatus(job_id, owner, config)
+            if drawings is not None:
+                self._drawings[job_id] = drawings
             self._waiting.append(job_id)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="training-worker", daemon=True)
@@ -114,6 +122,7 @@ class TrainingQueue:
             if job_id in self._waiting:
                 self._waiting.remove(job_id)
                 self._jobs[job_id] = replace(job, state=JobState.CANCELLED, message="Cancelled before it started.")
+                self._drawings.pop(job_id, None)
             else:
                 self._cancel.add(job_id)
             return True
@@ -155,12 +164,17 @@ class TrainingQueue:
                 while not self._waiting:
                     self._lock.wait()
                 job_id = self._waiting.popleft()
-                self._running = job_id
                 job = self._jobs[job_id]
+                drawings = self._drawings.pop(job_id, None)
+                if not self._alive(job.owner):
+                    self._jobs[job_id] = replace(job, state=JobState.CANCELLED,
+                                                 message="Dropped: the session that asked for it has closed.")
+                    continue
+                self._running = job_id
                 self._jobs[job_id] = replace(job, state=JobState.STARTING, message="Loading TensorFlow and MNIST…")
             result = None
             try:
-                result = self._train(job)
+                result = self._train(job, drawings)
             except Exception as e:  # a worker that dies would leave every later job waiting forever
                 self._update(job_id, state=JobState.FAILED, message=f"Training failed: {e}")
             finally:
@@ -174,7 +188,13 @@ class TrainingQueue:
                 except Exception:
                     pass
 
-    def _train(self, job: JobStatus):
+    def _alive(self, owner: str) -> bool:
+        try:
+            return bool(self._is_alive(owner))
+        except Exception:
+            return True  # when in doubt, keep the student's training
+
+    def _train(self, job: JobStatus, drawings=None):
         started = time.perf_counter()
         try:
             data = self._load_data()
@@ -200,13 +220,16 @@ class TrainingQueue:
                     history = {k: [*current.history.get(k, []), float(v)] for k, v in logs.items()}
                     queue._jobs[job.id] = replace(current, epoch=epoch + 1, history=history)
                     cancelled = job.id in queue._cancel
+                if not queue._alive(job.owner):
+                    cancelled = True
+                    queue._cancel.add(job.id)
                 now = time.perf_counter()
                 queue._epoch_seconds = (now - self.epoch_started) / queue._scale(job.config)
                 self.epoch_started = now
                 if cancelled:
                     self.model.stop_training = True
 
-        result = training.fit(job.config, data, callbacks=[Report()])
+        result = training.fit(job.config, data, callbacks=[Report()], drawings=drawings)
         with self._lock:
             cancelled = job.id in self._cancel
         if cancelled:

@@ -78,13 +78,34 @@ class TestScores(keras.callbacks.Callback):
             logs["val_loss"], logs["val_accuracy"] = score(self.model, self.x, self.y)
 
 
+def drawings_to_pixels(canvases: Sequence[np.ndarray], labels: np.ndarray, pipeline: Pipeline,
+                       share: float = 0.1, max_repeats: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """People's drawings -> (N, 784) uint8 training pixels and labels, through the page's own
+    conversion. A class's few hundred drawings would be drowned by MNIST's 60,000, so they
+    are repeated until they make up about `share` of the training set."""
+    from .preprocess import to_mnist_format
+    inputs = [to_mnist_format(c, pipeline) for c in canvases]
+    kept = [i for i, x in enumerate(inputs) if x is not None]
+    if not kept:
+        return np.zeros((0, PIXELS), np.uint8), np.zeros(0, np.uint8)
+    pixels = np.round(np.stack([inputs[i] for i in kept]).reshape(len(kept), PIXELS) * 255).astype(np.uint8)
+    labels = np.asarray(labels)[kept].astype(np.uint8)
+    repeats = int(np.clip(round(share * 60000 / len(kept)), 1, max_repeats))
+    return np.tile(pixels, (repeats, 1)), np.tile(labels, repeats)
+
+
 def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Callback] = (),
-        verbose: int = 0) -> TrainResult:
-    """Train the softmax model on `data` as `config` says; the lesson when config is the default."""
+        verbose: int = 0, drawings: tuple[Sequence[np.ndarray], np.ndarray] | None = None) -> TrainResult:
+    """Train the softmax model on `data` as `config` says; the lesson when config is the default.
+    `drawings` (canvases, labels) are people's drawings to learn from as well (fine-tuning)."""
     keras.utils.set_random_seed(config.seed)
     pipeline = Pipeline.from_config(config)
     pixels = to_pixels(data.x_train, pipeline)
-    y = keras.utils.to_categorical(data.y_train, CLASSES)
+    labels = data.y_train
+    if drawings is not None and len(drawings[1]):
+        extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
+        pixels, labels = np.concatenate([pixels, extra]), np.concatenate([labels, extra_labels])
+    y = keras.utils.to_categorical(labels, CLASSES)
     x_test = to_inputs(data.x_test, pipeline)
     y_test = keras.utils.to_categorical(data.y_test, CLASSES)
 
