@@ -70,6 +70,14 @@ def evidence_ui(recognizer: Recognizer, prediction: Prediction) -> None:
     st.image(insight.legend(limit), caption=f"−{limit:.2f}   ←   0   →   +{limit:.2f}")
 
 
+def pick_cell() -> None:
+    """A click on the confusion matrix sets the gallery's filters to that cell."""
+    chosen = st.session_state.confusion.selection.get("cell") or []
+    if chosen:
+        st.session_state.gallery_true = str(chosen[0]["true"])
+        st.session_state.gallery_guessed = str(chosen[0]["guessed"])
+
+
 def failures_ui(recognizer: Recognizer, model_key: str) -> None:
     report = test_report_for(model_key, recognizer)
     if report is None:
@@ -79,12 +87,15 @@ def failures_ui(recognizer: Recognizer, model_key: str) -> None:
                 f"({int(report.confusion.trace())} of {int(report.confusion.sum())} right)")
     cells = pd.DataFrame([(str(t), str(g), int(report.confusion[t, g])) for t in range(10) for g in range(10)],
                          columns=["true", "guessed", "count"])
+    cell = alt.selection_point(fields=["true", "guessed"], name="cell")
     base = alt.Chart(cells).encode(x=alt.X("guessed:O", title="guessed"), y=alt.Y("true:O", title="true digit"))
     heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues")),
-                                   tooltip=["true", "guessed", "count"])
+                                   tooltip=["true", "guessed", "count"]).add_params(cell)
     text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(
         alt.datum.count > report.confusion.max() / 4, alt.value("white"), alt.value("black")))
-    st.altair_chart((heat + text).properties(width=380, height=380), use_container_width=False)
+    st.caption("Click a cell to see those mistakes below.")
+    st.altair_chart((heat + text).properties(width=440, height=440), use_container_width=False,
+                    on_select=pick_cell, key="confusion")
     digits = ["any"] + [str(d) for d in range(10)]
     left, right = st.columns(2)
     true = left.selectbox("True digit", digits, key="gallery_true")
