@@ -71,6 +71,8 @@ def read_canvases(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if images.ndim not in (3, 4) or len(images) != len(labels):
         raise DataError(f"{path}: images must be (N, H, W) or (N, H, W, 4) with one label each; "
                         f"got {images.shape} images and {labels.shape} labels.")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise DataError(f"{path}: labels must be digits 0 to 9; found {labels.min()} to {labels.max()}.")
     return images, labels
 
 

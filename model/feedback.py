@@ -74,7 +74,9 @@ def to_canvas(ink: np.ndarray) -> np.ndarray:
     from .preprocess import to_ink
     pil = Image.fromarray(np.round(to_ink(ink) * 255).astype(np.uint8), mode="L")
     if pil.size != (CANVAS, CANVAS):
-        pil.thumbnail((CANVAS, CANVAS), Image.Resampling.BILINEAR)
+        scale = CANVAS / max(pil.size)
+        pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))),
+                         Image.Resampling.BILINEAR)
         board = Image.new("L", (CANVAS, CANVAS), 0)
         board.paste(pil, ((CANVAS - pil.width) // 2, (CANVAS - pil.height) // 2))
         pil = board

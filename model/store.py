@@ -85,9 +85,12 @@ def read_weights(path: str | os.PathLike) -> tuple[Any, Any]:
     except (KeyError, zipfile.BadZipFile, OSError) as e:
         raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
     arrays: list[np.ndarray] = []
-    with h5py.File(io.BytesIO(raw), "r") as h5:
-        h5.visititems(lambda name, obj: arrays.append(np.asarray(obj, np.float32))
-                      if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{name}" else None)
+    try:
+        with h5py.File(io.BytesIO(raw), "r") as h5:
+            h5.visititems(lambda name, obj: arrays.append(np.asarray(obj, np.float32))
+                          if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{name}" else None)
+    except (OSError, ValueError) as e:  # h5py reports a damaged file as OSError
+        raise ModelFileError(f"{path} has damaged weights ({e}).") from None
     kernels = [a for a in arrays if a.shape == (784, 10)]
     biases = [a for a in arrays if a.shape == (10,)]
     if len(kernels) != 1 or len(biases) != 1:

@@ -100,13 +100,10 @@ BAD_CANVASES = {
     "label 10": (_save(images=BLANKS + 255, labels=np.array([10, 1])), ["labels"]),
     "label -1": (_save(images=BLANKS + 255, labels=np.array([-1, 1])), ["labels"]),
 }
-LABEL_BUG = pytest.mark.xfail(strict=True, reason="bug: evaluate.summarize indexes the confusion matrix with "
-                                                  "labels outside 0..9 and crashes with a traceback")
 
 
 @pytest.mark.parametrize("make, words", [
-    pytest.param(*case, marks=LABEL_BUG) if name.startswith("label") else case
-    for name, case in BAD_CANVASES.items()], ids=BAD_CANVASES.keys())
+    case for name, case in BAD_CANVASES.items()], ids=BAD_CANVASES.keys())
 def test_a_bad_drawings_file_is_a_message(small_model_file, tmp_path, make, words):
     path = tmp_path / "drawn.npz"
     make(path)

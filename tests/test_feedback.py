@@ -116,13 +116,8 @@ def _framed_upload(shape) -> np.ndarray:
     return image
 
 
-SMALL_UPLOAD = pytest.mark.xfail(strict=True, reason="bug: to_canvas uses Image.thumbnail, which only "
-                                 "shrinks: a small upload is stored small in the middle of the black canvas")
-
-
 @pytest.mark.parametrize("shape", [(600, 400), (120, 900), (1000, 1000), (300, 280), (281, 280),
-                                   pytest.param((140, 100), marks=SMALL_UPLOAD),
-                                   pytest.param((28, 28), marks=SMALL_UPLOAD)],
+                                   (140, 100), (28, 28)],
                          ids=lambda s: f"{s[0]}x{s[1]}")
 def test_an_upload_is_fitted_into_280x280_centred_in_proportion(db, shape):
     feedback.add(_framed_upload(shape), _input28(0), 1, 1, "m", path=db)
