@@ -10,7 +10,6 @@ on the saved weights with NumPy, and training imports TensorFlow in its own thre
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st

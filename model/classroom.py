@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -45,18 +44,8 @@ def publish(source: str | os.PathLike) -> ClassModel:
     """Make the model at `source` the class model, atomically; raises ModelFileError if it is not one."""
     source = Path(source)
     store.read_weights(source)  # refuse anything that is not a readable softmax model
-    target = class_model_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".publish.", suffix=".keras", dir=target.parent)
-    os.close(fd)
-    try:
+    with store.atomic_file(class_model_path()) as tmp:
         shutil.copyfile(source, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return class_model()
 
 

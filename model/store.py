@@ -6,13 +6,14 @@ renamed over the target, so a crash mid-save leaves the previous model loadable.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 SHIPPED = Path(__file__).parent / "trained" / "digits.keras"
 METADATA = "digits.json"
@@ -40,21 +41,30 @@ def save(result, path: str | os.PathLike, extra: dict[str, Any] | None = None) -
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelFileError(f"A model file name must end in .keras, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {**metadata_for(result), **(extra or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         result.model.save(tmp)
         with zipfile.ZipFile(tmp, "a") as z:
             z.writestr(METADATA, json.dumps(meta, indent=1))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[str]:
+    """Yield a temporary file beside `path` to write; when the block ends without an error
+    it is flushed to disk and renamed over `path`, else removed. Readers of `path` see the
+    old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

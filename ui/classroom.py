@@ -7,7 +7,6 @@ import os
 import streamlit as st
 
 from model import classroom, feedback, runs
-from model.config import TrainConfig
 from model.pictures import enlarge
 from model.recognizer import Prediction
 from model.store import ModelFileError
