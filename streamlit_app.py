@@ -263,8 +263,10 @@ def main() -> None:
 
     st.title("Digit Canvas", anchor=False)
     recognizer, which = model_in_use()
-    st.markdown(model_label(recognizer, which))
-    if st.session_state.model_path is not None and st.button("Back to the class model", key="use_shipped"):
+    # The same elements on every run, so the canvas below keeps its place (and its drawing).
+    label, back = st.columns([4, 1], vertical_alignment="center")
+    label.markdown(model_label(recognizer, which))
+    if back.button("Back to the class model", key="use_shipped", disabled=st.session_state.model_path is None):
         st.session_state.model_path = None
         st.rerun()
 
