@@ -37,9 +37,14 @@ class TrainConfig:
                        label="L2 regularization")
     seed: int = _param(0, "Random seed for the initial weights and the shuffling.",
                        low=0, high=2**31 - 1, label="Seed")
+    normalization: str = _param("box", "How a digit is scaled and centred in 28x28: 'box' is MNIST's own "
+                                        "recipe (longer side 20 px, centre of mass in the middle); "
+                                        "'moments' centres it on its ink and scales each side by the "
+                                        "ink's spread, evening out tall and wide digits.",
+                                choices=("box", "moments"), label="Size normalization")
     deskew: bool = _param(False, "Straighten slanted digits by their image moments, "
                                  "in training and at inference alike.", label="Deskew")
-    stroke_width: float = _param(0.0, "Redraw every digit with this stroke width in 28x28 "
+    stroke_width: float = _param(0.0, "Thin or thicken every digit's strokes to this width, in 28x28 "
                                       "pixels (0 = keep the strokes as they are).",
                                  low=0.0, high=6.0, label="Normalized stroke width")
     augment: int = _param(0, "Extra randomly shifted, rotated, scaled and thickened "
@@ -85,6 +90,6 @@ def fields() -> tuple[dataclasses.Field, ...]:
 
 LESSON = TrainConfig()
 # The shipped model's settings; chosen by bench/preprocessing.py and bench/train_speed.py.
-BEST = TrainConfig(epochs=20, learning_rate=0.5)
+BEST = TrainConfig(epochs=20, learning_rate=0.5, normalization="moments", deskew=True, stroke_width=3.0)
 
 PRESETS: dict[str, TrainConfig] = {"the lesson": LESSON, "best": BEST}
