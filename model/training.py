@@ -14,6 +14,7 @@ from .config import TrainConfig
 from .data import Mnist
 import tensorflow as tf
 
+from .augment import augment
 from .network import CLASSES, PIXELS, EpochTrainer, build_model, make_optimizer
 from .preprocess import Pipeline, prepare_mnist
 
@@ -105,6 +106,12 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
     if drawings is not None and len(drawings[1]):
         extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
         pixels, labels = np.concatenate([pixels, extra]), np.concatenate([labels, extra_labels])
+    scored = len(pixels)  # the training scores are measured without the augmented copies
+    if config.augment:
+        n = len(data.x_train)
+        copies, copy_labels = augment(data.x_train, data.y_train, config.augment, seed=config.seed)
+        pixels = np.concatenate([pixels, to_pixels(copies[n:], pipeline)])
+        labels = np.concatenate([labels, copy_labels[n:]])
     y = keras.utils.to_categorical(labels, CLASSES)
     x_test = to_inputs(data.x_test, pipeline)
     y_test = keras.utils.to_categorical(data.y_test, CLASSES)
@@ -124,6 +131,6 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
                          history={k: [float(v) for v in vs] for k, vs in history.history.items()},
                          data_checksum=data.checksum(),
                          stopped_early=len(history.epoch) < config.epochs)
-    result.train_loss, result.train_accuracy = score(model, pixels.astype(np.float32) / 255.0, y)
+    result.train_loss, result.train_accuracy = score(model, pixels[:scored].astype(np.float32) / 255.0, y[:scored])
     result.test_loss, result.test_accuracy = score(model, x_test, y_test)
     return result
