@@ -112,12 +112,7 @@ def _changed(f):
     return (f.default + meta["high"]) / 2
 
 
-AUGMENT_BUG = pytest.mark.xfail(strict=True, reason="bug: training.fit never reads config.augment, "
-                                                   "so 'Augmented copies' changes nothing")
-
-
-@pytest.mark.parametrize("f", [pytest.param(f, marks=AUGMENT_BUG) if f.name == "augment" else f
-                               for f in fields()], ids=lambda f: f.name)
+@pytest.mark.parametrize("f", fields(), ids=lambda f: f.name)
 def test_every_setting_changes_the_trained_model(mnist, f):
     """No setting in the sidebar is ignored by the training."""
     data = mnist.head(600, 100)
