@@ -14,8 +14,9 @@
 Targets: (a) within 6 s; (b) median at most 0.5 s.
 
 Chromium (Debian's, through Playwright; tests/browser.py) runs with its ordinary frame
-pacing, as a person's browser would, and is launched before any clock starts. Needs
-MNIST only for the server's environment (no training here).
+pacing, as a person's browser would, and is launched before any clock starts. Nothing
+is trained; each server gets a temporary DIGITS_DATA_DIR. Other work on the machine slows
+every figure: the load average is printed with them.
 """
 from __future__ import annotations
 
