@@ -1,0 +1,50 @@
+"""The teaching tabs in a real browser: draw a digit, open each tab, and check that it
+renders its content (pictures or charts) with no error, saving a screenshot of each.
+
+Skips, saying why, without Playwright or Debian's chromium, except with CI=true.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from browser import STROKES, DigitPage, browser_missing, launch_chromium, load_samples, streamlit_server
+from ui.teaching import TABS
+
+# What each tab must show once a digit is drawn: a picture or a chart, or (for the runs,
+# none recorded in a fresh data folder) the hint saying where runs come from.
+SHOWS = {"Compare runs": "No trainings recorded yet"}
+
+
+def unavailable(reason: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
+    if reason:
+        unavailable(reason)
+    from playwright.sync_api import sync_playwright
+    with streamlit_server(data_dir=tmp_path_factory.mktemp("data")) as server, sync_playwright() as p:
+        browser = launch_chromium(p)
+        digits = DigitPage(browser.new_page(viewport={"width": 1400, "height": 1800}), server.url).open()
+        digits.recognize(load_samples()[0])
+        yield digits.page
+        browser.close()
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_each_teaching_tab_renders_without_error(page, tab, tmp_path):
+    page.get_by_role("tab", name=tab).click()
+    panel = page.locator('[role="tabpanel"]:visible').first
+    if tab in SHOWS:
+        panel.get_by_text(SHOWS[tab]).wait_for(timeout=60_000)
+    else:
+        panel.locator("img, canvas, svg.marks").first.wait_for(timeout=60_000)
+    panel.screenshot(path=tmp_path / f"{tab}.png")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert (tmp_path / f"{tab}.png").stat().st_size > 1000
