@@ -49,9 +49,17 @@ def _gray_uint8(image: np.ndarray) -> np.ndarray | None:
     # Pillow's luma (the same 0.299/0.587/0.114 weights) is ~50x faster than NumPy's.
     pil = Image.fromarray(a)
     gray = pil.convert("L")
-    if a.shape[2] == 4 and a[..., 3].min() < 255:       # an opaque canvas needs no compositing
+    if a.shape[2] == 4 and not _opaque(a):             # an opaque canvas needs no compositing
         gray = ImageChops.multiply(gray, pil.getchannel("A"))
     return np.asarray(gray)
+
+
+def _opaque(rgba: np.ndarray) -> bool:
+    """Is every pixel's alpha 255? Read as one little-endian uint32 per pixel, alpha is the
+    top byte: a contiguous minimum is several times faster than one over every 4th byte."""
+    if rgba.flags.c_contiguous and np.little_endian:
+        return bool(rgba.view(np.uint32).min() >= 0xFF000000)
+    return bool(rgba[..., 3].min() == 255)
 
 
 def to_ink(image: np.ndarray) -> np.ndarray:
