@@ -235,61 +235,65 @@ def set_stroke_width(image: np.ndarray, width: float) -> np.ndarray:
     return out if (out > 0.5).any() else image
 
 
-def _spreads(profile: np.ndarray) -> tuple[float, float, float]:
-    """(centre, standard deviation before it, after it) of a 1-D ink profile; a side with
-    no ink (or a hair of it) counts as half a pixel."""
-    profile = profile.astype(np.float64)
-    centre = float(profile @ np.arange(len(profile)) / profile.sum())
-    moment = profile * (np.arange(len(profile)) - centre) ** 2
-    k = int(np.ceil(centre))                 # the first position not before the centre
-    sides = []
-    for weight, spread in ((profile[:k].sum(), moment[:k].sum()), (profile[k:].sum(), moment[k:].sum())):
-        sides.append(max(float(np.sqrt(spread / weight)) if weight > 0 else 0.0, 0.5))
-    return centre, sides[0], sides[1]
+def _spreads(profiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(centres, standard deviations before them, after them) of 1-D ink profiles, one per
+    row of `profiles`; a side with no ink (or a hair of it) counts as half a pixel."""
+    pos = np.arange(profiles.shape[1])
+    total = profiles.sum(axis=1)
+    centre = profiles @ pos / total
+    offset = pos - centre[:, None]
+    moment = profiles * offset ** 2
+    before = offset < 0
+    weight_before, moment_before = (profiles * before).sum(axis=1), (moment * before).sum(axis=1)
+    minus = np.sqrt(moment_before / np.maximum(weight_before, 1e-12))
+    plus = np.sqrt((moment.sum(axis=1) - moment_before) / np.maximum(total - weight_before, 1e-12))
+    return centre, np.maximum(minus, 0.5), np.maximum(plus, 0.5)
 
 
-def _sampling_matrix(n: int, centre: float, minus: float, plus: float, half_span: float,
-                     sub: int = UPSCALE) -> np.ndarray:
-    """(28, n) weights taking an axis of length n to SIZE output pixels, so that the ink's
-    centre lands in the middle and its -2 and +2 standard deviations (`minus`, `plus`)
-    land `half_span` pixels either side: the inverse of Liu's quadratic map through those
-    three points, continued linearly beyond them. Each output pixel averages `sub` bilinear
-    samples, so shrinking is anti-aliased."""
+def _sampling_matrices(n: int, centre: np.ndarray, minus: np.ndarray, plus: np.ndarray,
+                       half_span: np.ndarray, sub: int = UPSCALE) -> np.ndarray:
+    """(k, 28, n) weights, one matrix per axis, taking an axis of length n to SIZE output
+    pixels so that the ink's centre lands in the middle and its -2 and +2 standard
+    deviations (`minus`, `plus`) land `half_span` pixels either side: the inverse of Liu's
+    quadratic map through those three points, continued linearly beyond them. Each output
+    pixel averages `sub` bilinear samples, so shrinking is anti-aliased."""
+    k = len(centre)
     # The quadratic is monotone only while one side's spread is under 2.4 times the other's.
     mean = (minus + plus) / 2
-    a, b = (2 * float(np.clip(s, mean * 2 / 3, mean * 4 / 3)) for s in (minus, plus))
+    a, b = 2 * np.clip(minus, mean * 2 / 3, mean * 4 / 3), 2 * np.clip(plus, mean * 2 / 3, mean * 4 / 3)
     # Forward map u(d) = 0.5 + p d + q d^2 of the offset d from the centre: u(-a) = 0, u(b) = 1.
-    q = 0.5 * (a - b) / (a * b * (a + b))
-    p = 0.5 / b - q * b
-    u = 0.5 + ((np.arange(SIZE * sub) + 0.5) / sub - SIZE / 2) / (2 * half_span)
+    q = (0.5 * (a - b) / (a * b * (a + b)))[:, None]
+    p = (0.5 / b)[:, None] - q * b[:, None]
+    u = 0.5 + ((np.arange(SIZE * sub) + 0.5) / sub - SIZE / 2) / (2 * half_span[:, None])
     inside = np.clip(u, 0.0, 1.0) - 0.5
     d = 2 * inside / (p + np.sqrt(np.maximum(p * p + 4 * q * inside, 0.0)))
-    d += np.minimum(u, 0.0) / (p - 2 * q * a) + np.maximum(u - 1.0, 0.0) / (p + 2 * q * b)
+    d += np.minimum(u, 0.0) / (p - 2 * q * a[:, None]) + np.maximum(u - 1.0, 0.0) / (p + 2 * q * b[:, None])
     # Each sample's bilinear weights on its two neighbouring input pixels; outside is 0.
-    x = centre + d                          # input pixel coordinates (pixel i's centre at i)
-    left = np.floor(x).astype(np.int64)
+    x = centre[:, None] + d                 # input pixel coordinates (pixel i's centre at i)
+    left = np.floor(x)
     frac = x - left
-    out_pixel = np.arange(SIZE * sub) // sub
-    cols = np.concatenate([left, left + 1])
+    cols = np.concatenate([left, left + 1], axis=1).astype(np.int64)
+    rows = np.arange(k)[:, None] * SIZE + np.tile(np.arange(SIZE * sub) // sub, 2)
     keep = (cols >= 0) & (cols < n)
-    index = (np.concatenate([out_pixel, out_pixel]) * n + cols)[keep]
-    weights = np.concatenate([1 - frac, frac])[keep] / sub
-    return np.bincount(index, weights, minlength=SIZE * n).reshape(SIZE, n).astype(np.float32)
+    weights = np.bincount((rows * n + cols)[keep], np.concatenate([1 - frac, frac], axis=1)[keep] / sub,
+                          minlength=k * SIZE * n)
+    return weights.reshape(k, SIZE, n).astype(np.float32)
 
 
 def normalize_by_moments(image: np.ndarray) -> np.ndarray:
     """Bi-moment normalization: a (deskewed) digit of any size -> 28x28, centred on its ink,
     each side scaled by the ink's spread there, the aspect ratio partly evened out."""
-    rows, cols = image.sum(axis=1), image.sum(axis=0)
-    if rows.sum() <= 0:
+    h, w = image.shape
+    profiles = np.zeros((2, max(h, w)))      # the ink per row and per column
+    profiles[0, :h], profiles[1, :w] = image.sum(axis=1), image.sum(axis=0)
+    if profiles[0].sum() <= 0:
         return np.zeros((SIZE, SIZE), np.float32)
-    (cy, top, bottom), (cx, left, right) = _spreads(rows), _spreads(cols)
-    sy, sx = (top + bottom) / 2, (left + right) / 2
+    centre, minus, plus = _spreads(profiles)
+    sy, sx = (minus + plus) / 2
     short = SPREAD * (min(sy, sx) / max(sy, sx)) ** ASPECT
-    hy, hx = 2 * (SPREAD if sy >= sx else short), 2 * (SPREAD if sx > sy else short)
-    wy = _sampling_matrix(len(rows), cy, top, bottom, hy)
-    wx = _sampling_matrix(len(cols), cx, left, right, hx)
-    return (wy @ image @ wx.T).astype(np.float32)
+    half_span = 2 * np.array([SPREAD if sy >= sx else short, SPREAD if sx > sy else short])
+    wy, wx = _sampling_matrices(profiles.shape[1], centre, minus, plus, half_span)
+    return (wy[:, :h] @ image @ wx[:, :w].T).astype(np.float32)
 
 
 @dataclass(frozen=True)
