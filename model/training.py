@@ -96,12 +96,15 @@ def drawings_to_pixels(canvases: Sequence[np.ndarray], labels: np.ndarray, pipel
 
 
 def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Callback] = (),
-        verbose: int = 0, drawings: tuple[Sequence[np.ndarray], np.ndarray] | None = None) -> TrainResult:
+        verbose: int = 0, drawings: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
+        prepared: tuple[np.ndarray, np.ndarray] | None = None) -> TrainResult:
     """Train the softmax model on `data` as `config` says; the lesson when config is the default.
-    `drawings` (canvases, labels) are people's drawings to learn from as well (fine-tuning)."""
+    `drawings` (canvases, labels) are people's drawings to learn from as well (fine-tuning).
+    `prepared` is (to_pixels(data.x_train), to_inputs(data.x_test)) through the config's
+    pipeline, when the caller has them already (the training process keeps them)."""
     keras.utils.set_random_seed(config.seed)
     pipeline = Pipeline.from_config(config)
-    pixels = to_pixels(data.x_train, pipeline)
+    pixels = to_pixels(data.x_train, pipeline) if prepared is None else prepared[0]
     labels = data.y_train
     if drawings is not None and len(drawings[1]):
         extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
@@ -113,7 +116,7 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
         pixels = np.concatenate([pixels, to_pixels(copies[n:], pipeline)])
         labels = np.concatenate([labels, copy_labels[n:]])
     y = keras.utils.to_categorical(labels, CLASSES)
-    x_test = to_inputs(data.x_test, pipeline)
+    x_test = to_inputs(data.x_test, pipeline) if prepared is None else prepared[1]
     y_test = keras.utils.to_categorical(data.y_test, CLASSES)
 
     model = build_model(config)
