@@ -21,6 +21,9 @@ from PIL import Image
 from .store import data_dir
 
 CANVAS = 280
+# How long an answer waits for another writer's lock: longer than a saturated machine can
+# hold one (5 s was not, for the runs database), short enough for a page that waits on it.
+TIMEOUT_SECONDS = 15.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS drawings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,7 +63,7 @@ def _connect(path: str | os.PathLike | None) -> sqlite3.Connection:
     path = Path(path) if path is not None else db_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=5.0)
+        conn = sqlite3.connect(path, timeout=TIMEOUT_SECONDS)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(SCHEMA)
         conn.commit()

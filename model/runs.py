@@ -31,7 +31,11 @@ CREATE TABLE IF NOT EXISTS runs (
     drawn_accuracy REAL,
     model_path TEXT
 )"""
-TIMEOUT_SECONDS = 5.0
+# How long a writer waits for another's lock. Writes are milliseconds, but on two saturated
+# cores (a class's browsers, a training, train.py runs) a lock holder can be descheduled for
+# seconds: 5 s gave "database is busy" under load. Only train.py and the training process
+# write here; in WAL mode the page's reads do not wait for writers.
+TIMEOUT_SECONDS = 30.0
 
 
 class RunsError(Exception):
