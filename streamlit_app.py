@@ -4,8 +4,8 @@ and retrain the model from the sidebar.
     streamlit run streamlit_app.py
 
 The page is thin: `*_ui()` functions draw widgets and return plain values; everything
-else lives in the `model` package. TensorFlow is never imported here: recognition runs
-on the saved weights with NumPy, and training imports TensorFlow in its own thread.
+else lives in the `model` package. TensorFlow is never imported in the server: recognition
+runs on the saved weights with NumPy, and training runs in a separate process.
 """
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from model import config as cfg
-from model import classroom, runs, store
-from model.data import load_mnist
+from model import classroom, store
 from model.jobs import JobState, JobStatus, TrainingQueue
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer, load_recognizer
@@ -53,19 +52,11 @@ def current_session_id() -> str:
     return ctx.session_id if ctx is not None else uuid.uuid4().hex
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=TrainingQueue.close)
 def training_queue() -> TrainingQueue:
-    """The server's one training queue: one training at a time, whoever asks."""
-    return TrainingQueue(load_data=load_mnist, model_path=store.new_model_path, on_finished=record_run,
-                         is_alive=session_alive)
-
-
-def record_run(job: JobStatus, result) -> None:
-    """Every training from the page goes into the runs database (runs in the worker thread)."""
-    try:
-        runs.record_training(result, "page", job.model_path)
-    except runs.RunsError:
-        pass  # the model is saved and in use; only the comparison table misses this run
+    """The server's one training queue: one training at a time, whoever asks, in one training
+    process that loads MNIST itself and records every run in the runs database as "page"."""
+    return TrainingQueue(model_path=store.new_model_path, is_alive=session_alive, record_as="page")
 
 
 def init_session() -> None:

@@ -1,10 +1,11 @@
-"""Training jobs, run one at a time in a background thread, with progress anyone can poll.
+"""Training jobs, run one at a time in a separate process, with progress anyone can poll.
 
-The page submits a `TrainConfig`; a single worker thread trains queued jobs in order,
-so thirty students pressing Train at once cannot overload a small server. Each job's
-progress (epoch, per-epoch scores, state) is read through `status()`, a consistent
-snapshot taken under a lock: the worker never touches the page, and the page never
-touches the worker's objects. No Streamlit here.
+The page submits a `TrainConfig`; a single worker thread hands queued jobs in order to
+the training process (`model.trainer`: TensorFlow is imported there, once, never in the
+server), so thirty students pressing Train at once cannot overload a small server. The
+worker reads the process's per-epoch reports and keeps each job's status; the page reads
+it through `status()`, a consistent snapshot taken under a lock. Cancelling sets an event
+the process checks at the end of every epoch. No Streamlit here, and no TensorFlow.
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from .config import TrainConfig
-from .data import DataError, Mnist
+from .data import Mnist, load_mnist
+from .trainer import CANCELLED, Began, Epoch, Finished, Job, Progress, Ready, Trainer, TrainerGone
 
 
 class JobState(str, Enum):
@@ -55,28 +57,38 @@ class JobStatus:
 
 
 # Before any job has run, a guess at the cost of training; replaced by measurements.
-FIRST_START_SECONDS = 12.0      # importing TensorFlow and preparing the data
+FIRST_START_SECONDS = 12.0      # starting the training process, importing TensorFlow, preparing the data
 EPOCH_SECONDS = 0.5
+POLL_SECONDS = 0.5              # how often the worker looks at cancellations and closed sessions
 
 
 class TrainingQueue:
-    """A first-in, first-out queue of training jobs with one worker thread."""
+    """A first-in, first-out queue of training jobs: one worker thread, one training process."""
 
-    def __init__(self, load_data: Callable[[], Mnist], model_path: Callable[[], Path],
-                 on_finished: Callable[[JobStatus, Any], None] | None = None,
-                 is_alive: Callable[[str], bool] = lambda owner: True):
-        """`is_alive(owner)` says whether the session that queued a job is still open; a job
+    def __init__(self, load_data: Callable[[], Mnist] = load_mnist,
+                 model_path: Callable[[], Path] | None = None,
+                 on_finished: Callable[[JobStatus], None] | None = None,
+                 is_alive: Callable[[str], bool] = lambda owner: True,
+                 record_as: str | None = None):
+        """`load_data` runs in the training process, so it must be picklable (a module-level
+        function, a functools.partial of one). `model_path()` names each new model file.
+        `on_finished(status)` is called (in the worker thread) for each job that ends DONE,
+        once its run is recorded in the runs database as `record_as` (None: not recorded).
+        `is_alive(owner)` says whether the session that queued a job is still open; a job
         whose session has closed is dropped from the queue, or stopped after its epoch."""
-        self._load_data = load_data
-        self._is_alive = is_alive
-        self._drawings: dict[str, Any] = {}
+        if model_path is None:
+            from .store import new_model_path as model_path
         self._model_path = model_path
         self._on_finished = on_finished
+        self._is_alive = is_alive
+        self._trainer = Trainer(load_data, record_as)
         self._lock = threading.Condition()
         self._jobs: dict[str, JobStatus] = {}
+        self._drawings: dict[str, object] = {}
         self._waiting: deque[str] = deque()
         self._running: str | None = None
         self._cancel: set[str] = set()
+        self._closed = False
         self._worker: threading.Thread | None = None
         self._start_seconds = FIRST_START_SECONDS
         self._epoch_seconds = EPOCH_SECONDS
@@ -91,6 +103,8 @@ class TrainingQueue:
             config = TrainConfig.from_dict(config.to_dict())
         job_id = uuid.uuid4().hex[:12]
         with self._lock:
+            if self._closed:
+                raise RuntimeError("this training queue is closed")
             self._jobs[job_id] = JobStatus(job_id, owner, config)
             if drawings is not None:
                 self._drawings[job_id] = drawings
@@ -125,6 +139,7 @@ class TrainingQueue:
                 self._drawings.pop(job_id, None)
             else:
                 self._cancel.add(job_id)
+                self._trainer.cancel()
             return True
 
     def cancel_owner(self, owner: str) -> int:
@@ -136,6 +151,22 @@ class TrainingQueue:
     def queue_length(self) -> int:
         with self._lock:
             return len(self._waiting) + (self._running is not None)
+
+    @property
+    def trainer_pid(self) -> int | None:
+        """The training process's id while it runs (None before the first job)."""
+        return self._trainer.pid
+
+    def close(self) -> None:
+        """Cancel the queued jobs and stop the training process (a running job is lost)."""
+        with self._lock:
+            self._closed = True
+            for job_id in self._waiting:
+                self._jobs[job_id] = replace(self._jobs[job_id], state=JobState.CANCELLED,
+                                             message="Cancelled: the server is stopping.")
+            self._waiting.clear()
+            self._lock.notify_all()
+        self._trainer.close()
 
     # -- estimates ---------------------------------------------------------------------
     def _remaining(self, job: JobStatus) -> float:
@@ -161,8 +192,10 @@ class TrainingQueue:
     def _work(self) -> None:
         while True:
             with self._lock:
-                while not self._waiting:
+                while not self._waiting and not self._closed:
                     self._lock.wait()
+                if self._closed:
+                    return
                 job_id = self._waiting.popleft()
                 job = self._jobs[job_id]
                 drawings = self._drawings.pop(job_id, None)
@@ -172,19 +205,17 @@ class TrainingQueue:
                     continue
                 self._running = job_id
                 self._jobs[job_id] = replace(job, state=JobState.STARTING, message="Loading TensorFlow and MNIST…")
-            result = None
             try:
-                result = self._train(job, drawings)
+                self._train(job, drawings)
             except Exception as e:  # a worker that dies would leave every later job waiting forever
-                self._update(job_id, state=JobState.FAILED, message=f"Training failed: {e}")
-            finally:
-                with self._lock:
-                    self._running = None
-                    self._cancel.discard(job_id)
-                    final = self._jobs[job_id]
+                self._fail(job_id, f"Training failed: {e}")
+            with self._lock:
+                self._running = None
+                self._cancel.discard(job_id)
+                final = self._jobs[job_id]
             if self._on_finished is not None and final.state == JobState.DONE:
                 try:
-                    self._on_finished(final, result)
+                    self._on_finished(final)
                 except Exception:
                     pass
 
@@ -194,53 +225,52 @@ class TrainingQueue:
         except Exception:
             return True  # when in doubt, keep the student's training
 
-    def _train(self, job: JobStatus, drawings=None):
-        started = time.perf_counter()
-        try:
-            data = self._load_data()
-        except DataError as e:
-            self._update(job.id, state=JobState.FAILED, message=str(e))
-            return None
-        import keras  # TensorFlow loads here, in the worker, never on the page's thread
-
-        from . import store, training
-
-        queue = self
-
-        class Report(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                queue._update(job.id, state=JobState.TRAINING, message="Training…")
-                queue._start_seconds = time.perf_counter() - started
-                self.epoch_started = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                with queue._lock:
-                    current = queue._jobs[job.id]
-                    history = {k: [*current.history.get(k, []), float(v)] for k, v in logs.items()}
-                    queue._jobs[job.id] = replace(current, epoch=epoch + 1, history=history)
-                    cancelled = job.id in queue._cancel
-                if not queue._alive(job.owner):
-                    cancelled = True
-                    queue._cancel.add(job.id)
-                now = time.perf_counter()
-                queue._epoch_seconds = (now - self.epoch_started) / queue._scale(job.config)
-                self.epoch_started = now
-                if cancelled:
-                    self.model.stop_training = True
-
-        result = training.fit(job.config, data, callbacks=[Report()], drawings=drawings)
+    def _fail(self, job_id: str, message: str) -> None:
         with self._lock:
-            cancelled = job.id in self._cancel
-        if cancelled:
-            self._update(job.id, state=JobState.CANCELLED, message="Cancelled; the model in use did not change.")
-            return None
-        if result.diverged:
-            self._update(job.id, state=JobState.DIVERGED, message=(
-                f"Training diverged: the loss became NaN with learning rate {job.config.learning_rate:g} "
-                f"({job.config.optimizer}). Try a smaller learning rate; the previous model stays in use."))
-            return None
-        path = store.save(result, self._model_path())
-        self._update(job.id, state=JobState.DONE, model_path=path, scores=result.scores(),
-                     message=f"Test accuracy {result.test_accuracy:.2%} in {result.fit_seconds:.1f} s.")
-        return result
+            job = self._jobs[job_id]
+            if not job.state.finished:   # a saved model stays DONE whatever happens after
+                stopping = self._closed or job_id in self._cancel
+                self._jobs[job_id] = replace(job, state=JobState.CANCELLED if stopping else JobState.FAILED,
+                                             message=CANCELLED if stopping else message)
+
+    def _train(self, job: JobStatus, drawings) -> None:
+        """Hand the job to the training process and follow its reports until it is ready again."""
+        sent = time.perf_counter()
+        try:
+            self._trainer.send(Job(job.id, job.config, self._model_path(), drawings))
+            while True:
+                message = self._trainer.receive(timeout=POLL_SECONDS)
+                with self._lock:
+                    stop = job.id in self._cancel
+                if not stop and not self._alive(job.owner):
+                    with self._lock:
+                        self._cancel.add(job.id)
+                    stop = True
+                if stop:
+                    self._trainer.cancel()
+                if isinstance(message, Ready):
+                    return
+                if message is not None:
+                    self._report(job, message, sent)
+        except TrainerGone as e:
+            self._fail(job.id, str(e))
+
+    def _report(self, job: JobStatus, message, sent: float) -> None:
+        """One report from the training process, into the job's status."""
+        with self._lock:
+            current = self._jobs[job.id]
+            if current.state.finished:
+                return
+            if isinstance(message, Progress):
+                current = replace(current, message=message.message)
+            elif isinstance(message, Began):
+                current = replace(current, state=JobState.TRAINING, message="Training…")
+                self._start_seconds = time.perf_counter() - sent
+            elif isinstance(message, Epoch):
+                history = {k: [*current.history.get(k, []), v] for k, v in message.logs.items()}
+                current = replace(current, epoch=message.epoch, history=history)
+                self._epoch_seconds = message.seconds / self._scale(job.config)
+            elif isinstance(message, Finished):
+                current = replace(current, state=JobState(message.state), message=message.message,
+                                  model_path=message.model_path, scores=dict(message.scores))
+            self._jobs[job.id] = current

@@ -8,31 +8,43 @@ How the inputs are driven, and why:
   would send: `{"drawing": {"raw": <fabric JSON>, "data": <PNG data URL>}}`. The page then
   decodes it through the component's own `CanvasResult.image_data`, as in a browser.
 - The file uploader is driven with AppTest's own `file_uploader(...).set_value(...)`.
-- Training uses the real queue and TensorFlow, on 2,000 MNIST images: `model.data.load_mnist`
-  is patched at the library boundary (the page imports it on every run), and
-  `st.cache_resource` is cleared so the cached queue is rebuilt with the patched loader.
+- Training uses the real queue, training process and TensorFlow, on 2,000 MNIST images: the
+  training process loads `$MNIST_PATH` itself, so the test points it at a small copy. The
+  page runs in a subprocess there, to check that its own process never imports TensorFlow.
 """
 from __future__ import annotations
 
 import base64
 import io
+import json
+import os
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from model import config as cfg
+from model import runs
 from model.upload import MAX_PIXELS
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 RUN_TIMEOUT = 60            # seconds for one script run (the first imports pandas and friends)
 TRAINING_TIMEOUT = 180      # TensorFlow's import (~10 s) and one epoch on 2,000 images
+
+
+@pytest.fixture
+def small_mnist_npz(mnist, tmp_path) -> Path:
+    """2,000 training and test images of MNIST, in Keras's format."""
+    path, small = tmp_path / "mnist-small.npz", mnist.head(2000)
+    np.savez(path, x_train=small.x_train, y_train=small.y_train, x_test=small.x_test, y_test=small.y_test)
+    return path
 
 
 @pytest.fixture
@@ -143,25 +155,53 @@ def test_a_bad_upload_shows_an_error_and_no_guess(at, name, data, says):
     assert guess(at) is None
 
 
-def test_one_epoch_of_retraining_changes_the_model_in_use(at, monkeypatch, mnist):
-    import model.data
-    monkeypatch.setattr(model.data, "load_mnist", lambda path=None: mnist.head(2000))
-    monkeypatch.setenv("DIGITS_DRAWN_PATH", "/nonexistent")  # skip scoring the run on 7,494 drawings
-    st.cache_resource.clear()   # the queue is rebuilt with the patched loader...
-    try:
-        before = model_in_use(at)
-        widget(at, "epochs").set_value(1)
-        at.button(key="train").click().run()
-        assert not at.exception
-        deadline = time.monotonic() + TRAINING_TIMEOUT
-        while block(at, "training_result") is None:
-            assert time.monotonic() < deadline, "no training result within the timeout"
-            assert not at.error, [e.value for e in at.error]
-            time.sleep(0.5)
-            at.run()
-        assert not at.exception
-        after = model_in_use(at)
-        assert "your model" in after and "1 epochs" in after, after
-        assert after != before
-    finally:
-        st.cache_resource.clear()   # ...and dropped, so no later test sees it
+# The page in a process of its own (the test process has imported TensorFlow for other tests):
+# one epoch of retraining from the sidebar, then what the page shows and which modules the
+# server's process holds, as JSON on the last line.
+RETRAIN = """
+import json, sys, time
+from streamlit.testing.v1 import AppTest
+
+def shown(at):
+    return {"model_in_use": next(m.value for m in at.markdown if m.value.startswith("Model in use:")),
+            "exception": [str(e.value) for e in at.exception], "errors": [e.value for e in at.error],
+            "result": any(getattr(e, "key", None) == "training_result" for e in at.main)}
+
+at = AppTest.from_file(sys.argv[1], default_timeout=float(sys.argv[2]))
+at.run()
+before = shown(at)
+next(w for w in at.sidebar if getattr(w, "key", None) == "epochs").set_value(1)
+at.button(key="train").click().run()
+deadline = time.monotonic() + float(sys.argv[3])
+while not (now := shown(at))["result"] and not now["exception"] and not now["errors"] \\
+        and time.monotonic() < deadline:
+    time.sleep(0.5)
+    at.run()
+server = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
+print(json.dumps({"before": before, "after": shown(at), "server_modules": server[:5]}))
+"""
+
+
+def test_one_epoch_of_retraining_changes_the_model_in_use_and_tensorflow_stays_out_of_the_server(
+        small_mnist_npz, data_dir):
+    """The training runs in the training process, which loads $MNIST_PATH itself: the page's
+    process never imports TensorFlow or Keras, and the run is recorded as the page's."""
+    env = {**os.environ, "MNIST_PATH": str(small_mnist_npz), "DIGITS_DATA_DIR": str(data_dir),
+           "DIGITS_DRAWN_PATH": "/nonexistent"}   # skip scoring the run on 7,494 drawings
+    done = subprocess.run([sys.executable, "-c", RETRAIN, APP, str(RUN_TIMEOUT), str(TRAINING_TIMEOUT)],
+                          cwd=Path(APP).parent, env=env, capture_output=True, text=True,
+                          timeout=TRAINING_TIMEOUT + 2 * RUN_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    before, after = seen["before"], seen["after"]
+    assert not before["exception"] and not after["exception"], after["exception"]
+    assert not after["errors"], after["errors"]
+    assert after["result"], "no training result within the timeout"
+    assert "your model" in after["model_in_use"] and "1 epochs" in after["model_in_use"], after
+    assert after["model_in_use"] != before["model_in_use"]
+    assert seen["server_modules"] == [], "the page's process imported TensorFlow"
+    [model_file] = (data_dir / "models").glob("*.keras")
+    deadline = time.monotonic() + 30   # the run is recorded just after the result is shown
+    while not (recorded := runs.list_runs()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [(r.source, r.model_path, r.config.epochs) for r in recorded] == [("page", str(model_file), 1)]
