@@ -33,6 +33,10 @@ class TrainConfig:
                                   low=1e-5, high=10.0, label="Learning rate")
     optimizer: str = _param("sgd", "How the weights are updated from the gradient.",
                             choices=("sgd", "adam"), label="Optimizer")
+    average_weights: bool = _param(False, "Keep a running average of the weights over the last thousand "
+                                          "or so steps and use it as the model (Keras's EMA): a large "
+                                          "learning rate's last steps then matter less.",
+                                   label="Average the weights")
     l2: float = _param(0.0, "L2 penalty on the weights (0 = none).", low=0.0, high=1.0,
                        label="L2 regularization")
     seed: int = _param(0, "Random seed for the initial weights and the shuffling.",
@@ -42,6 +46,9 @@ class TrainConfig:
                                         "'moments' centres it on its ink and scales each side by the "
                                         "ink's spread, evening out tall and wide digits.",
                                 choices=("box", "moments"), label="Size normalization")
+    aspect: float = _param(0.1, "With 'moments': how much of a digit's own width-to-height ratio it "
+                                "keeps (1 = as written, 0 = every digit fills a square).",
+                           low=0.0, high=1.0, label="Kept aspect ratio")
     deskew: bool = _param(False, "Straighten slanted digits by their image moments, "
                                  "in training and at inference alike.", label="Deskew")
     stroke_width: float = _param(0.0, "Thin or thicken every digit's strokes to this width, in 28x28 "
@@ -50,6 +57,9 @@ class TrainConfig:
     augment: int = _param(0, "Extra randomly shifted, rotated, scaled and thickened "
                              "copies of each training image (0 = none).",
                           low=0, high=10, label="Augmented copies")
+    styles: bool = _param(False, "Also learn from copies of MNIST's 1s, 7s and 9s written as much of the "
+                                 "world writes them: 1 with a flag, 7 with a crossbar, 9 with a hooked tail.",
+                          label="Flagged 1s, crossed 7s, hooked 9s")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -90,6 +100,7 @@ def fields() -> tuple[dataclasses.Field, ...]:
 
 LESSON = TrainConfig()
 # The shipped model's settings; chosen by bench/preprocessing.py and bench/train_speed.py.
-BEST = TrainConfig(epochs=20, learning_rate=0.5, normalization="moments", deskew=True, stroke_width=3.0)
+BEST = TrainConfig(epochs=20, learning_rate=0.5, average_weights=True, normalization="moments", aspect=0.1,
+                   deskew=True, stroke_width=3.0, styles=True)
 
 PRESETS: dict[str, TrainConfig] = {"the lesson": LESSON, "best": BEST}

@@ -11,10 +11,22 @@ PIXELS = 28 * 28
 CLASSES = 10
 
 
-def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+# With averaging, the model is the weights' exponential moving average over about this many
+# steps, or over the last quarter of the training if it is shorter: Keras's average starts
+# from the initial weights, whose share after the training is then at most e^-4.
+AVERAGE_OVER_STEPS = 1000
+
+
+def make_optimizer(config: TrainConfig, steps: int = 0) -> keras.optimizers.Optimizer:
+    """The config's optimizer, for a training of `steps` optimizer steps in all."""
+    average = {}
+    if config.average_weights:
+        span = max(1.0, min(AVERAGE_OVER_STEPS, steps / 4))
+        # `fit` writes the average into the weights when it ends (Keras's finalize_variable_values).
+        average = dict(use_ema=True, ema_momentum=1 - 1 / span)
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=config.learning_rate)
-    return keras.optimizers.SGD(learning_rate=config.learning_rate)
+        return keras.optimizers.Adam(learning_rate=config.learning_rate, **average)
+    return keras.optimizers.SGD(learning_rate=config.learning_rate, **average)
 
 
 def build_model(config: TrainConfig) -> keras.Sequential:

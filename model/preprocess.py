@@ -34,8 +34,8 @@ UPSCALE = 4
 # Moments: the ink's +-2 standard deviations along the longer axis span 20 px, MNIST's box...
 SPREAD = 5.0
 # ...and the shorter axis keeps this power of the digit's aspect ratio (1: as drawn, 0: every
-# digit square). A quarter keeps a 1 narrower than a 0 but evens out most of the rest.
-ASPECT = 0.25
+# digit square); the default of `Pipeline.aspect`. bench/preprocessing.py measures 0.25 and 0.1.
+ASPECT = 0.1
 NORMALIZATIONS = ("box", "moments")
 
 
@@ -280,9 +280,9 @@ def _sampling_matrices(n: int, centre: np.ndarray, minus: np.ndarray, plus: np.n
     return weights.reshape(k, SIZE, n).astype(np.float32)
 
 
-def normalize_by_moments(image: np.ndarray) -> np.ndarray:
+def normalize_by_moments(image: np.ndarray, aspect: float = ASPECT) -> np.ndarray:
     """Bi-moment normalization: a (deskewed) digit of any size -> 28x28, centred on its ink,
-    each side scaled by the ink's spread there, the aspect ratio partly evened out."""
+    each side scaled by the ink's spread there, the aspect ratio kept to the power `aspect`."""
     h, w = image.shape
     profiles = np.zeros((2, max(h, w)))      # the ink per row and per column
     profiles[0, :h], profiles[1, :w] = image.sum(axis=1), image.sum(axis=0)
@@ -290,7 +290,7 @@ def normalize_by_moments(image: np.ndarray) -> np.ndarray:
         return np.zeros((SIZE, SIZE), np.float32)
     centre, minus, plus = _spreads(profiles)
     sy, sx = (minus + plus) / 2
-    short = SPREAD * (min(sy, sx) / max(sy, sx)) ** ASPECT
+    short = SPREAD * (min(sy, sx) / max(sy, sx)) ** aspect
     half_span = 2 * np.array([SPREAD if sy >= sx else short, SPREAD if sx > sy else short])
     wy, wx = _sampling_matrices(profiles.shape[1], centre, minus, plus, half_span)
     return (wy[:, :h] @ image @ wx[:, :w].T).astype(np.float32)
@@ -302,6 +302,7 @@ class Pipeline:
     deskew: bool = False
     stroke_width: float = 0.0
     normalization: str = "box"
+    aspect: float = ASPECT              # used by the "moments" normalization only
 
     def __post_init__(self) -> None:
         if self.normalization not in NORMALIZATIONS:
@@ -310,8 +311,11 @@ class Pipeline:
 
     @classmethod
     def from_config(cls, config) -> "Pipeline":
+        # The aspect setting is kept only where it matters, so that every "box" pipeline
+        # with the same steps is the same pipeline (and the lesson's is `Pipeline()`).
+        aspect = config.aspect if config.normalization == "moments" else ASPECT
         return cls(deskew=config.deskew, stroke_width=config.stroke_width,
-                   normalization=config.normalization)
+                   normalization=config.normalization, aspect=aspect)
 
     def finish(self, image: np.ndarray) -> np.ndarray:
         """Apply the optional steps to a centred 28x28 (a drawing's or MNIST's own)."""
@@ -337,7 +341,7 @@ class Pipeline:
         if self.normalization == "moments":
             if self.deskew:
                 big = step(f"deskewed (at {UPSCALE}x)", shear_upright(big))
-            return step("normalized by moments", normalize_by_moments(big))
+            return step("normalized by moments", normalize_by_moments(big, self.aspect))
         crop = crop_to_ink(big)
         image = step("scaled and centred again", center_by_mass(fit_in_box(crop))) if crop is not None else image
         return step("deskewed", deskew(image)) if self.deskew else image

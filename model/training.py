@@ -14,7 +14,7 @@ from .config import TrainConfig
 from .data import Mnist
 import tensorflow as tf
 
-from .augment import augment
+from .augment import augment, world_styles
 from .network import CLASSES, PIXELS, EpochTrainer, build_model, make_optimizer
 from .preprocess import Pipeline, prepare_mnist
 
@@ -119,6 +119,10 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
         extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
         pixels, labels = np.concatenate([pixels, extra]), np.concatenate([labels, extra_labels])
     scored = len(pixels)  # the training scores are measured without the augmented copies
+    if config.styles:
+        copies, copy_labels = world_styles(data.x_train, data.y_train, seed=config.seed)
+        pixels = np.concatenate([pixels, to_pixels(copies, pipeline)])
+        labels = np.concatenate([labels, copy_labels])
     if config.augment:
         n = len(data.x_train)
         copies, copy_labels = augment(data.x_train, data.y_train, config.augment, seed=config.seed)
@@ -130,7 +134,8 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
 
     model = build_model(config)
     trainer = EpochTrainer(model, config.batch_size)
-    trainer.compile(optimizer=make_optimizer(config), loss="categorical_crossentropy")
+    steps = config.epochs * -(-len(pixels) // config.batch_size)
+    trainer.compile(optimizer=make_optimizer(config, steps), loss="categorical_crossentropy")
     epochs = tf.data.Dataset.from_tensors((pixels, y)).repeat()
     # TestScores first, so that every later callback (progress, history) sees the test scores.
     all_callbacks = [TestScores(x_test, y_test), keras.callbacks.TerminateOnNaN(), *callbacks]

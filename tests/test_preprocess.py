@@ -280,3 +280,17 @@ def test_padding_a_canvas_changes_nothing(pipeline, image, top, left):
         # A centre of mass on a half pixel may round either way after a last-bit difference.
         assert any(np.allclose(np.roll(x, shift, axis=(0, 1)), y, atol=1e-4)
                    for shift in [(0, 0), (0, 1), (0, -1), (1, 0), (-1, 0)])
+
+
+@pytest.mark.parametrize("aspect, narrow", [(1.0, True), (0.0, False)])
+def test_aspect_says_how_much_a_tall_digit_keeps_its_shape(aspect, narrow):
+    canvas = np.zeros((280, 280), np.uint8)
+    canvas[40:240, 120:160] = 255                        # a tall bar, five times higher than wide
+    h, w = ink_size(to_mnist_format(canvas, Pipeline(normalization="moments", aspect=aspect)) > 0.1)
+    assert (w < h / 2) == narrow
+
+
+def test_aspect_matters_only_to_the_moments_normalization():
+    from model.config import LESSON
+    assert Pipeline.from_config(LESSON.replace(aspect=0.7)) == Pipeline()
+    assert Pipeline.from_config(LESSON.replace(normalization="moments", aspect=0.7)).aspect == 0.7

@@ -112,11 +112,15 @@ def _changed(f):
     return (f.default + meta["high"]) / 2
 
 
+# Settings that act only together with another one.
+NEEDS = {"aspect": {"normalization": "moments"}}
+
+
 @pytest.mark.parametrize("f", fields(), ids=lambda f: f.name)
 def test_every_setting_changes_the_trained_model(mnist, f):
     """No setting in the sidebar is ignored by the training."""
     data = mnist.head(600, 100)
-    base = TrainConfig(epochs=1)
+    base = TrainConfig(epochs=1, **NEEDS.get(f.name, {}))
     changed = base.replace(**{f.name: _changed(f)})
     kernels = [training.fit(config, data).model.get_weights()[0] for config in (base, changed)]
     assert not np.allclose(kernels[0], kernels[1], atol=1e-6)
@@ -126,3 +130,22 @@ def test_every_setting_changes_the_trained_model(mnist, f):
 def test_training_with_preprocessing_options_still_learns(mnist, options):
     result = training.fit(TrainConfig(epochs=1, learning_rate=0.5, **options), mnist.head(2000, 300))
     assert result.test_accuracy > 0.6
+
+
+@pytest.mark.parametrize("epochs, images", [(1, 2000), (3, 3000)])
+def test_averaged_weights_learn_even_from_a_short_training(mnist, epochs, images):
+    """The average must not stay near the random initial weights when there are few steps."""
+    config = TrainConfig(epochs=epochs, learning_rate=0.5, average_weights=True)
+    averaged = training.fit(config, mnist.head(images, 500))
+    last = training.fit(config.replace(average_weights=False), mnist.head(images, 500))
+    assert averaged.test_accuracy > 0.75
+    assert averaged.test_accuracy > last.test_accuracy - 0.03
+    assert not np.allclose(averaged.model.get_weights()[0], last.model.get_weights()[0])
+
+
+def test_styled_copies_are_learned_but_not_scored_as_training_images(mnist):
+    data = mnist.head(1000, 300)
+    result = training.fit(TrainConfig(epochs=1, learning_rate=0.5, styles=True), data)
+    plain = training.fit(TrainConfig(epochs=1, learning_rate=0.5), data)
+    assert result.test_accuracy > 0.6
+    assert not np.allclose(result.model.get_weights()[0], plain.model.get_weights()[0])
