@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,12 @@ class Recognizer:
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
-    @property
+    # Read from the metadata once: every drawing would otherwise re-validate the whole config.
+    @cached_property
     def config(self) -> TrainConfig:
         return TrainConfig.from_dict(self.metadata.get("config", {}))
 
-    @property
+    @cached_property
     def pipeline(self) -> Pipeline:
         return Pipeline.from_config(self.config)
 

@@ -19,10 +19,9 @@ import pytest
 from browser import (STROKES, VIEWPORT, DigitPage, browser_missing, launch_chromium, load_samples,
                      recognize_all, streamlit_server)
 
-# Issue 4 asks for 90 %; the shipped model measured 90.5 % here (92.0 % offline on the same
-# 200 digits), too close to hold CI to. Issue 3's bar was 70 %; this keeps a real margin
-# above it until the model gets further above 90 %.
-TARGET_ACCURACY = 0.85
+# Issue 4's bar. The shipped model gets 93.5 % of these 200 digits offline (drawn_dev's own
+# renderings); the replayed strokes are rendered by the canvas itself.
+TARGET_ACCURACY = 0.90
 TRAINING_TIMEOUT = 240.0    # TensorFlow's import (~10 s) and one epoch, on a busy machine
 TABS = 2                    # browsers drawing at once: two cores, and a server to share them with
 
