@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from model import store
+from model.data import DataError
+from model.evaluate import canvas_chunks, drawn_accuracy, guess_canvases, read_canvases, summarize
 from model.recognizer import load_recognizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,3 +123,44 @@ def test_a_bad_model_file_is_a_message(tmp_path, mnist_path, content):
     done = evaluate("--json", "--model", path, "--data", mnist_path)
     assert done.returncode == 1
     assert str(path) in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["stored", "compressed"])
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_drawings_streamed_in_chunks_are_the_file_read_whole(tmp_path, draw, save, chunk):
+    digits = [0, 1, 4, 7, 1]
+    path = tmp_path / "drawn.npz"
+    save(path, images=np.stack([draw(d, offset=(5 * i, 0)) for i, d in enumerate(digits)]),
+         labels=np.array(digits, np.uint8), writers=np.zeros(len(digits), np.int16))
+    images, labels = read_canvases(path)
+    pieces = list(canvas_chunks(path, chunk))
+    assert [len(i) for i, _ in pieces] == [min(chunk, len(digits) - s) for s in range(0, len(digits), chunk)]
+    np.testing.assert_array_equal(np.concatenate([i for i, _ in pieces]), images)
+    np.testing.assert_array_equal(np.concatenate([l for _, l in pieces]), labels)
+
+
+@pytest.mark.parametrize("content, says", [
+    ("missing", "No drawings file"), (b"not a zip", "not a readable"),
+    ({"images": np.zeros((2, 28, 28), np.uint8)}, "'images' and 'labels'"),
+    ({"images": np.zeros((2, 28, 28), np.uint8), "labels": np.zeros(3, np.uint8)}, "one label each"),
+    ({"images": np.zeros((1, 28, 28), np.uint8), "labels": np.array([12], np.uint8)}, "digits 0 to 9"),
+], ids=["missing", "not-a-zip", "no-labels", "lengths", "labels"])
+def test_streamed_drawings_refuse_a_bad_file_as_read_canvases_does(tmp_path, content, says):
+    path = tmp_path / "drawn.npz"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, dict):
+        np.savez(path, **content)
+    with pytest.raises(DataError, match=says):
+        list(canvas_chunks(path))
+
+
+def test_drawn_accuracy_is_the_accuracy_on_the_whole_file(tmp_path, monkeypatch, draw, small_model_file):
+    digits = [0, 1, 4, 7] * 3
+    path = tmp_path / "drawn.npz"
+    images = np.stack([draw(d, width=14 + 2 * i) for i, d in enumerate(digits)])
+    np.savez_compressed(path, images=images, labels=np.array(digits, np.uint8))
+    monkeypatch.setenv("DIGITS_DRAWN_PATH", str(path))
+    recognizer = load_recognizer(small_model_file)
+    whole = summarize(np.array(digits), guess_canvases(recognizer, images)).accuracy
+    assert drawn_accuracy(recognizer) == whole
