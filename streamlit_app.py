@@ -127,7 +127,7 @@ def canvas_ui() -> object:
                        key=f"canvas-{st.session_state.canvas_id}")
     if st.button("Clear", key="clear"):
         st.session_state.canvas_id += 1
-        st.rerun()
+        st.rerun(scope="fragment")  # a new, empty canvas; nothing outside the drawing area changes
     return result.image_data
 
 
@@ -209,13 +209,12 @@ def job_ui(job: JobStatus) -> None:
     if not job.state.finished and st.button("Cancel training", key="cancel_training"):
         training_queue().cancel(job.id)
         st.rerun(scope="fragment")
-    if job.history:
+    if job.history:  # one above the other: the sidebar is narrow
         loss, acc = history_frames(job.history)
-        left, right = st.columns(2)
-        left.caption("Loss per epoch")
-        left.line_chart(loss, height=180)
-        right.caption("Accuracy per epoch")
-        right.line_chart(acc, height=180)
+        st.caption("Loss per epoch")
+        st.line_chart(loss, height=160)
+        st.caption("Accuracy per epoch")
+        st.line_chart(acc, height=160)
     if job.state == JobState.DONE:
         with st.container(key="training_result"):
             st.success(f"Trained: test accuracy **{job.scores['test_accuracy']:.2%}**, "
@@ -244,15 +243,11 @@ def submit_training(config: cfg.TrainConfig, drawings=None) -> None:
                                                       drawings=drawings)
 
 
-def main() -> None:
-    st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
-    st.markdown(STYLE, unsafe_allow_html=True)
-    init_session()
-    config, train_clicked = sidebar_ui()
-    if train_clicked and config is not None:
-        submit_training(config)
-
-    st.title("Digit Canvas", anchor=False)
+@st.fragment
+def drawing_ui() -> None:
+    """The model in use, the canvas, its guess and the teaching tabs: a fragment, so that a
+    stroke reruns only this part (not the sidebar and its panels), for the server and for the
+    browser, which re-renders less. Whatever changes the model in use reruns the whole page."""
     recognizer, which = model_in_use()
     # The same elements on every run, so the canvas below keeps its place (and its drawing).
     label, back = st.columns([4, 1], vertical_alignment="center")
@@ -271,16 +266,28 @@ def main() -> None:
         prediction_ui(prediction)
         feedback_ui(image, prediction, which)
 
-    job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
-    running = job is not None and not job.state.finished
-    st.fragment(training_panel, run_every=0.5 if running else None)()
-    instructor_ui(st.session_state.model_path,
-                  lambda drawings: submit_training(config or cfg.TrainConfig(), drawings))
-
     chosen = teaching_ui(recognizer, str(recognizer.path), image, prediction)
     if chosen is not None:
         st.session_state.model_path = chosen
         st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
+    st.markdown(STYLE, unsafe_allow_html=True)
+    init_session()
+    config, train_clicked = sidebar_ui()
+    if train_clicked and config is not None:
+        submit_training(config)
+    job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
+    running = job is not None and not job.state.finished
+    with st.sidebar:  # under the Train button, polled on its own while a training runs
+        st.fragment(training_panel, run_every=0.5 if running else None)()
+    instructor_ui(st.session_state.model_path,
+                  lambda drawings: submit_training(config or cfg.TrainConfig(), drawings))
+
+    st.title("Digit Canvas", anchor=False)
+    drawing_ui()
 
 
 main()

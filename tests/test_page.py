@@ -165,7 +165,7 @@ from streamlit.testing.v1 import AppTest
 def shown(at):
     return {"model_in_use": next(m.value for m in at.markdown if m.value.startswith("Model in use:")),
             "exception": [str(e.value) for e in at.exception], "errors": [e.value for e in at.error],
-            "result": any(getattr(e, "key", None) == "training_result" for e in at.main)}
+            "result": any(getattr(e, "key", None) == "training_result" for e in at.sidebar)}
 
 at = AppTest.from_file(sys.argv[1], default_timeout=float(sys.argv[2]))
 at.run()
