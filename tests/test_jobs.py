@@ -231,6 +231,30 @@ def test_cancelling_a_running_job_stops_it_without_a_model(harness_for):
     assert status.model_path is None and h.model_files() == [] and h.finished == []
 
 
+def test_cancelling_a_starting_job_stops_it_before_it_fits(harness_for):
+    h = harness_for(hold=True)
+    job = h.submit()
+    h.loader.wait_for_call(0)           # the training process is loading the data
+    assert h.queue.cancel(job)
+    h.loader.release()
+    status = h.wait(job)
+    assert status.state == JobState.CANCELLED and status.epoch == 0 and status.history == {}
+    assert h.model_files() == [] and h.finished == []
+
+
+def test_closing_the_queue_cancels_waiting_jobs_and_stops_the_process(harness_for):
+    h = harness_for(hold=True)
+    running, waiting = h.submit(), h.submit(owner="bob")
+    h.loader.wait_for_call(0)
+    trainer = h.queue.trainer_pid
+    h.queue.close()
+    assert h.wait(waiting).state == JobState.CANCELLED and "stopping" in h.queue.status(waiting).message
+    assert h.wait(running, timeout=30).state == JobState.CANCELLED
+    assert h.queue.trainer_pid is None and not os.path.exists(f"/proc/{trainer}/status")
+    with pytest.raises(RuntimeError, match="closed"):
+        h.queue.submit(QUICK, "alice")
+
+
 def test_a_closed_sessions_queued_job_is_dropped_before_it_starts(harness_for):
     h = harness_for(hold=True)
     first = h.submit(owner="alice")
