@@ -60,6 +60,8 @@ class JobStatus:
 FIRST_START_SECONDS = 12.0      # starting the training process, importing TensorFlow, preparing the data
 EPOCH_SECONDS = 0.5
 POLL_SECONDS = 0.5              # how often the worker looks at cancellations and closed sessions
+CANCEL_GRACE_SECONDS = 60.0     # a cancelled job still running after this (stuck preparing its data,
+                                # or hung): its process is stopped, and the next job starts another
 
 
 class TrainingQueue:
@@ -128,7 +130,8 @@ class TrainingQueue:
             return job
 
     def cancel(self, job_id: str) -> bool:
-        """Cancel a queued job at once, or a running one at the end of its current epoch."""
+        """Cancel a queued job at once, or a running one at the end of its current epoch (one
+        that has not stopped CANCEL_GRACE_SECONDS later loses its training process)."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.state.finished:
@@ -237,6 +240,7 @@ class TrainingQueue:
     def _train(self, job: JobStatus, drawings) -> None:
         """Hand the job to the training process and follow its reports until it is ready again."""
         sent = time.perf_counter()
+        stop_asked = None
         try:
             self._trainer.send(Job(job.id, job.config, self._model_path(), drawings))
             while True:
@@ -249,6 +253,9 @@ class TrainingQueue:
                     stop = True
                 if stop:
                     self._trainer.cancel()
+                    stop_asked = stop_asked or time.monotonic()
+                    if time.monotonic() - stop_asked > CANCEL_GRACE_SECONDS:
+                        self._trainer.close()  # the next receive reports it gone: CANCELLED
                 if isinstance(message, Ready):
                     return
                 if message is not None:

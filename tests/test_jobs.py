@@ -242,6 +242,23 @@ def test_cancelling_a_starting_job_stops_it_before_it_fits(harness_for):
     assert h.model_files() == [] and h.finished == []
 
 
+def test_a_cancelled_job_that_does_not_stop_has_its_process_stopped(harness_for, monkeypatch):
+    """A job stuck before its first epoch (here: its data never comes) cannot see the cancel
+    event: after a grace period its process is stopped, and the next job starts another."""
+    import model.jobs
+    monkeypatch.setattr(model.jobs, "CANCEL_GRACE_SECONDS", 1.0)
+    h = harness_for(hold=True)
+    stuck = h.submit()
+    h.loader.wait_for_call(0)
+    held = h.queue.trainer_pid
+    assert h.queue.cancel(stuck)
+    status = h.wait(stuck, timeout=30)
+    assert status.state == JobState.CANCELLED and status.epoch == 0 and h.finished == []
+    h.loader.release()
+    assert h.wait(h.submit()).state == JobState.DONE
+    assert h.loader.calls() == [held, h.queue.trainer_pid] and h.queue.trainer_pid != held
+
+
 def test_closing_the_queue_cancels_waiting_jobs_and_stops_the_process(harness_for):
     h = harness_for(hold=True)
     running, waiting = h.submit(), h.submit(owner="bob")
