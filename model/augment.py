@@ -92,9 +92,10 @@ UP = 4              # styles are drawn at 4x, then shrunk: anti-aliased like MNI
 PEN = (1.6, 2.6)    # width of an added stroke, in 28x28 pixels: MNIST's own strokes' range
 
 
-def _ink_box(image: np.ndarray) -> tuple[int, int, int, int] | None:
-    ys, xs = np.nonzero(image > INK)
-    return None if ys.size == 0 else (ys.min(), ys.max(), xs.min(), xs.max())
+def _ink_rows(image: np.ndarray) -> tuple[int, int, int] | None:
+    """(top row, bottom row, height) of the ink; None for a blank image."""
+    rows = np.flatnonzero((image > INK).any(axis=1))
+    return None if rows.size == 0 else (rows[0], rows[-1], rows[-1] - rows[0] + 1)
 
 
 def _draw_lines(image: np.ndarray, lines: list[tuple[float, float, float, float]], width: float) -> np.ndarray:
@@ -110,11 +111,10 @@ def _draw_lines(image: np.ndarray, lines: list[tuple[float, float, float, float]
 
 def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A 1 with a flag from its top down to the left, and a quarter of the time a base."""
-    box = _ink_box(image)
-    if box is None:
+    ink = _ink_rows(image)
+    if ink is None:
         return image
-    top, bottom, _, _ = box
-    height = bottom - top + 1
+    top, bottom, height = ink
     x_top = np.nonzero(image[top:top + 2] > INK)[1].mean()
     drop, reach = rng.uniform(0.2, 0.4) * height, rng.uniform(0.25, 0.5) * height
     lines = [(x_top, top, x_top - reach, top + drop)]
@@ -126,11 +126,10 @@ def flag_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def cross_seven(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A 7 with a crossbar through its stem, a little below the middle."""
-    box = _ink_box(image)
-    if box is None:
+    ink = _ink_rows(image)
+    if ink is None:
         return image
-    top, bottom, _, _ = box
-    height = bottom - top + 1
+    top, bottom, height = ink
     row = int(round(top + rng.uniform(0.45, 0.6) * height))
     stem = np.nonzero(image[row] > INK)[0]
     if stem.size == 0:
@@ -141,11 +140,10 @@ def cross_seven(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def hook_nine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A 9 whose tail bends to the left: the lower half is sheared left, more towards the bottom."""
-    box = _ink_box(image)
-    if box is None:
+    ink = _ink_rows(image)
+    if ink is None:
         return image
-    top, bottom, _, _ = box
-    height = bottom - top + 1
+    top, bottom, height = ink
     start, bend = top + 0.5 * height, rng.uniform(0.4, 0.8) * height
     rows, cols = np.mgrid[:image.shape[0], :image.shape[1]].astype(np.float32)
     depth = np.clip((rows - start) / max(bottom - start, 1.0), 0.0, None)
