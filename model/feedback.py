@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .sqlite import open_db
 from .store import data_dir
 
 CANVAS = 280
-# How long an answer waits for another writer's lock: longer than a saturated machine can
-# hold one (5 s was not, for the runs database), short enough for a page that waits on it.
+# How long an answer waits for another writer's lock: longer than a saturated machine may
+# hold one, short enough for a page that waits on it.
 TIMEOUT_SECONDS = 15.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS drawings (
@@ -62,12 +63,7 @@ def db_path() -> Path:
 def _connect(path: str | os.PathLike | None) -> sqlite3.Connection:
     path = Path(path) if path is not None else db_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=TIMEOUT_SECONDS)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(SCHEMA)
-        conn.commit()
-        return conn
+        return open_db(path, SCHEMA, TIMEOUT_SECONDS)
     except (sqlite3.DatabaseError, OSError) as e:
         raise FeedbackError(f"The class's drawings ({path}) cannot be used: {e}") from None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
+from .sqlite import open_db
 from .store import data_dir
 
 SCHEMA = """
@@ -31,10 +32,10 @@ CREATE TABLE IF NOT EXISTS runs (
     drawn_accuracy REAL,
     model_path TEXT
 )"""
-# How long a writer waits for another's lock. Writes are milliseconds, but on two saturated
-# cores (a class's browsers, a training, train.py runs) a lock holder can be descheduled for
-# seconds: 5 s gave "database is busy" under load. Only train.py and the training process
-# write here; in WAL mode the page's reads do not wait for writers.
+# How long a writer waits for another's lock (and opening a new file is retried, see
+# model/sqlite.py). Writes take milliseconds, but on two saturated cores (a class's browsers,
+# a training, train.py runs) a lock holder can be descheduled for seconds. Only train.py and
+# the training process write here; in WAL mode the page's reads do not wait for writers.
 TIMEOUT_SECONDS = 30.0
 
 
@@ -71,14 +72,9 @@ def db_path() -> Path:
 def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
     path = Path(path) if path is not None else db_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=TIMEOUT_SECONDS)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(SCHEMA)
-        conn.commit()
+        return open_db(path, SCHEMA, TIMEOUT_SECONDS)
     except (sqlite3.DatabaseError, OSError) as e:
         raise RunsError(_explain(e, path)) from None
-    return conn
 
 
 def _explain(e: Exception, path: Path) -> str:
