@@ -56,7 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser import (APP, CANVAS, SEEN_SRC, launch_chromium, load_samples, pen_moves,  # noqa: E402
+from browser import (APP, CANVAS, HITS_CANVAS, SEEN_SRC, launch_chromium, load_samples, pen_moves,  # noqa: E402
                      start_server, stop_server, wait_healthy)
 
 GUESS_TIMEOUT = 10.0        # s: a drawing whose guess takes longer is a failure
@@ -119,16 +119,6 @@ ALL_CANVASES = """() => {
 # After Clear: the guess gone, and one canvas, not the one drawn on (marked `used`).
 CLEARED = """() => document.querySelector('.st-key-guess') === null &&
   (c => c.length === 1 && !c[0].dataset.used)((%s)())""" % ALL_CANVASES
-# Whether the pen at (x, y) lands on the canvas (not on the page around a canvas being set up).
-HITS_CANVAS = """([x, y]) => {
-  let el = document.elementFromPoint(x, y);
-  while (el && el.shadowRoot) {
-    const inner = el.shadowRoot.elementFromPoint(x, y);
-    if (!inner || inner === el) break;
-    el = inner;
-  }
-  return !!el && el.matches('canvas.upper-canvas');
-}"""
 INK = "canvas.dc-canvas.lower-canvas"    # fabric's drawing, under the top canvas, without the background
 INK_PIXELS = """c => {
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
