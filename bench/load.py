@@ -56,8 +56,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser import (APP, CANVAS, HITS_CANVAS, SEEN_SRC, launch_chromium, load_samples, pen_moves,  # noqa: E402
-                     start_server, stop_server, wait_healthy)
+from browser import (APP, CANVAS, HITS_CANVAS, INK, INK_PIXELS, SEEN_SRC, launch_chromium,  # noqa: E402
+                     load_samples, pen_moves, start_server, stop_server, wait_healthy)
 
 GUESS_TIMEOUT = 10.0        # s: a drawing whose guess takes longer is a failure
 STEP_TIMEOUT = 30.0         # s: opening the page, Clear
@@ -119,13 +119,6 @@ ALL_CANVASES = """() => {
 # After Clear: the guess gone, and one canvas, not the one drawn on (marked `used`).
 CLEARED = """() => document.querySelector('.st-key-guess') === null &&
   (c => c.length === 1 && !c[0].dataset.used)((%s)())""" % ALL_CANVASES
-INK = "canvas.dc-canvas.lower-canvas"    # fabric's drawing, under the top canvas, without the background
-INK_PIXELS = """c => {
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i] > 127) n++;
-  return n;
-}"""
 MORE_INK = """(c, before) => new Promise((done, fail) => {
   const t0 = performance.now(), count = %s;
   const check = () => count(c) > before ? done() : performance.now() - t0 > 2000 ? fail('no ink') :
