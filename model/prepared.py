@@ -81,8 +81,8 @@ class PreparedCache:
 
 
 def _prepare(data: Mnist, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray]:
-    from .training import to_inputs, to_pixels
-    return to_pixels(data.x_train, pipeline), to_inputs(data.x_test, pipeline)
+    from .training import prepare          # imports TensorFlow: only when something is prepared
+    return prepare(data, pipeline)
 
 
 def _fingerprint(pipeline: Pipeline) -> str:

@@ -56,6 +56,11 @@ def to_pixels(images: np.ndarray, pipeline: Pipeline) -> np.ndarray:
     return np.round(to_inputs(images, pipeline) * 255.0).astype(np.uint8)
 
 
+def prepare(data: Mnist, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST as `fit` trains and tests on it: (training pixels as uint8, test inputs)."""
+    return to_pixels(data.x_train, pipeline), to_inputs(data.x_test, pipeline)
+
+
 def score(model: keras.Model, x: np.ndarray, y_onehot: np.ndarray, chunk: int = 10_000) -> tuple[float, float]:
     """(loss, accuracy) in one forward pass per `chunk` rows: far cheaper than `evaluate`'s
     batched loop. uint8 pixels (0..255) are scaled chunk by chunk, so the training set is
@@ -109,11 +114,11 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
         prepared: tuple[np.ndarray, np.ndarray] | None = None) -> TrainResult:
     """Train the softmax model on `data` as `config` says; the lesson when config is the default.
     `drawings` (canvases, labels) are people's drawings to learn from as well (fine-tuning).
-    `prepared` is (to_pixels(data.x_train), to_inputs(data.x_test)) through the config's
-    pipeline, when the caller has them already (the training process keeps them)."""
+    `prepared` is `prepare(data, pipeline)` for the config's pipeline, when the caller has
+    it already (the training process keeps it)."""
     keras.utils.set_random_seed(config.seed)
     pipeline = Pipeline.from_config(config)
-    pixels = to_pixels(data.x_train, pipeline) if prepared is None else prepared[0]
+    pixels, x_test = prepare(data, pipeline) if prepared is None else prepared
     labels = data.y_train
     if drawings is not None and len(drawings[1]):
         extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
@@ -129,7 +134,6 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
         pixels = np.concatenate([pixels, to_pixels(copies[n:], pipeline)])
         labels = np.concatenate([labels, copy_labels[n:]])
     y = keras.utils.to_categorical(labels, CLASSES)
-    x_test = to_inputs(data.x_test, pipeline) if prepared is None else prepared[1]
     y_test = keras.utils.to_categorical(data.y_test, CLASSES)
 
     model = build_model(config)
