@@ -13,19 +13,19 @@ import uuid
 
 import pandas as pd
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
+from classroom import class_model, paths
+from classroom.queue import JobState, JobStatus, TrainingQueue, TrainingRefused
 from model import config as cfg
-from model import classroom, store
-from model.jobs import JobState, JobStatus, TrainingQueue
+from model import store
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer, load_recognizer
-from model.upload import UploadError, read_upload
+from ui.canvas import canvas_ui, upload_ui
 from ui.charts import history_frames
-from ui.classroom import feedback_ui, instructor_ui
+from ui.feedback import feedback_ui
+from ui.instructor import instructor_ui, is_instructor, unlock_from_link
 from ui.teaching import teaching_ui
 
-CANVAS_SIZE = 280
 UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
 
 STYLE = """<style>
@@ -56,7 +56,7 @@ def current_session_id() -> str:
 def training_queue() -> TrainingQueue:
     """The server's one training queue: one training at a time, whoever asks, in one training
     process that loads MNIST itself and records every run in the runs database as "page"."""
-    return TrainingQueue(model_path=store.new_model_path, is_alive=session_alive, record_as="page")
+    return TrainingQueue(model_path=paths.new_model_path, is_alive=session_alive, record_as="page")
 
 
 def init_session() -> None:
@@ -64,7 +64,7 @@ def init_session() -> None:
         return
     st.session_state.session_id = current_session_id()
     st.session_state.model_path = None      # None: the class model (the shipped one until one is published)
-    st.session_state.class_version = classroom.class_model().version
+    st.session_state.class_version = class_model.class_model().version
     st.session_state.job_id = None
     st.session_state.canvas_id = 0
     st.session_state.preset = "the lesson"
@@ -80,18 +80,20 @@ def apply_preset() -> None:
 
 
 def config_widget(f) -> object:
-    """One widget for one config field, from its metadata: label, bounds, help."""
+    """One widget for one config field, from its metadata: label, help. Numbers take whatever
+    is typed (no min/max on the widget, which would keep the old value and train with it):
+    the config checks the bounds, and an out-of-range value disables Train and says why."""
     meta = f.metadata
     label, help_ = meta["label"], meta["help"]
     if meta["choices"]:
         return st.selectbox(label, meta["choices"], help=help_, key=f.name)
     if f.type == "bool":
         return st.toggle(label, help=help_, key=f.name)
+    if meta["low"] is not None:
+        help_ = f"{help_} From {meta['low']:g} to {meta['high']:g}."
     if f.type == "int":
-        return st.number_input(label, min_value=meta["low"], max_value=meta["high"], step=1,
-                               help=help_, key=f.name)
-    return st.number_input(label, min_value=float(meta["low"]), max_value=float(meta["high"]),
-                           step=None, format="%g", help=help_, key=f.name)
+        return st.number_input(label, step=1, help=help_, key=f.name)
+    return st.number_input(label, step=None, format="%g", help=help_, key=f.name)
 
 
 BASIC = ("epochs", "batch_size", "learning_rate", "optimizer")
@@ -110,40 +112,16 @@ def sidebar_ui() -> tuple[cfg.TrainConfig | None, bool]:
         try:
             config = cfg.TrainConfig(**values)
         except cfg.ConfigError as e:
-            st.error(str(e))
+            st.error(f"{e} Train is off until it is fixed.")
             config = None
-        clicked = st.button("Train", key="train", type="primary", disabled=config is None,
-                            use_container_width=True)
+        refusal = None
+        if config is not None and not is_instructor():
+            refusal = training_queue().refusal(config)
+            if refusal:
+                st.warning(refusal)
+        clicked = st.button("Train", key="train", type="primary", disabled=config is None or refusal is not None,
+                            width="stretch")
     return config, clicked
-
-
-# -- input -------------------------------------------------------------------------------
-def canvas_ui() -> object:
-    """The drawing canvas; returns its RGBA pixels, or None before anything is drawn."""
-    pen = st.slider("Pen width", 5, 40, 20, key="pen_width")
-    result = st_canvas(stroke_width=pen, stroke_color="#FFFFFF", background_color="#000000",
-                       width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
-                       return_image_data=True, update_streamlit=True,
-                       key=f"canvas-{st.session_state.canvas_id}")
-    if st.button("Clear", key="clear"):
-        st.session_state.canvas_id += 1
-        st.rerun(scope="fragment")  # a new, empty canvas; nothing outside the drawing area changes
-    return result.image_data
-
-
-def upload_ui() -> object:
-    """A photo or scan of a digit, as a canvas-like image; None if none or unreadable."""
-    file = st.file_uploader("A photo or scan of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
-                            key="upload")
-    if file is None:
-        return None
-    try:
-        image = read_upload(file.getvalue())
-    except UploadError as e:
-        st.error(str(e))
-        return None
-    st.image(image, caption="Your image, as ink on black", width=CANVAS_SIZE)
-    return image
 
 
 # -- output ------------------------------------------------------------------------------
@@ -176,7 +154,7 @@ def model_label(recognizer: Recognizer, which: str) -> str:
 
 def model_in_use() -> tuple[Recognizer, str]:
     """The session's own model if it has one, else the class model; and how to call it."""
-    current = classroom.class_model()
+    current = class_model.class_model()
     if st.session_state.class_version != current.version:
         st.session_state.class_version = current.version
         if st.session_state.model_path is None:
@@ -192,7 +170,11 @@ def model_in_use() -> tuple[Recognizer, str]:
     try:
         recognizer = recognizer_for(str(current.path), current.version)
     except store.ModelFileError as e:
-        st.error(f"The class model cannot be loaded: {e} Reinstall the project, or run "
+        if current.published:  # the class goes on with the shipped model; the file is the instructor's to fix
+            st.warning(f"The published class model cannot be read ({e}); everyone draws with the shipped "
+                       "model until the instructor publishes another.")
+            return recognizer_for(str(store.SHIPPED), "shipped"), "the shipped model"
+        st.error(f"The shipped model cannot be loaded: {e} Reinstall the project, or run "
                  "`python train.py --preset best --out model/trained/digits.keras`.")
         st.stop()
     return recognizer, ("the class model (published by the instructor)" if current.published
@@ -230,17 +212,22 @@ def training_panel() -> None:
     job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
     if job is None:
         return
-    if job.state == JobState.DONE and st.session_state.model_path != str(job.model_path):
-        if st.session_state.get("adopted_job") != job.id:
-            st.session_state.adopted_job = job.id
+    if job.state.finished and st.session_state.get("ended_job") != job.id:
+        # Once per job, the whole page: its timer stops polling (however the job ended), and
+        # after a DONE the guess comes from the new model.
+        st.session_state.ended_job = job.id
+        if job.state == JobState.DONE:
             st.session_state.model_path = str(job.model_path)
-            st.rerun()  # the whole page: the guess must now come from the new model
+        st.rerun()
     job_ui(job)
 
 
 def submit_training(config: cfg.TrainConfig, drawings=None) -> None:
-    st.session_state.job_id = training_queue().submit(config, owner=st.session_state.session_id,
-                                                      drawings=drawings)
+    try:
+        st.session_state.job_id = training_queue().submit(
+            config, owner=st.session_state.session_id, drawings=drawings, instructor=is_instructor())
+    except TrainingRefused as e:  # paused or over the budget since the sidebar last looked
+        st.sidebar.error(str(e))
 
 
 @st.fragment
@@ -266,7 +253,7 @@ def drawing_ui() -> None:
         prediction_ui(prediction)
         feedback_ui(image, prediction, which)
 
-    chosen = teaching_ui(recognizer, str(recognizer.path), image, prediction)
+    chosen = teaching_ui(recognizer, image, prediction)
     if chosen is not None:
         st.session_state.model_path = chosen
         st.rerun()
@@ -276,6 +263,7 @@ def main() -> None:
     st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
     st.markdown(STYLE, unsafe_allow_html=True)
     init_session()
+    unlock_from_link()
     config, train_clicked = sidebar_ui()
     if train_clicked and config is not None:
         submit_training(config)
@@ -283,7 +271,7 @@ def main() -> None:
     running = job is not None and not job.state.finished
     with st.sidebar:  # under the Train button, polled on its own while a training runs
         st.fragment(training_panel, run_every=0.5 if running else None)()
-    instructor_ui(st.session_state.model_path,
+    instructor_ui(st.session_state.model_path, training_queue(), st.session_state.session_id,
                   lambda drawings: submit_training(config or cfg.TrainConfig(), drawings))
 
     st.title("Digit Canvas", anchor=False)

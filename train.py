@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
+from pathlib import Path
+
+from classroom import paths
 from model.config import PRESETS, ConfigError, TrainConfig, fields
 from model.data import DataError, load_mnist
 
@@ -44,11 +48,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return PRESETS[args.preset].replace(**given)
 
 
+def unusable_output(out: Path) -> str | None:
+    """Why a model cannot be saved at `out`, or None: checked before training."""
+    if out.suffix != ".keras":
+        return f"--out must name a .keras file (the format the page reads), got {out.name}"
+    if out.is_dir():
+        return f"--out {out} is a folder; name a .keras file in it"
+    folder = next((p for p in [out.parent, *out.parent.parents] if p.exists()), None)
+    if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK):
+        return f"--out {out}: cannot write in {folder or out.parent}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_runs:
-        from model import runs
+        from classroom import runs
         try:
             print(runs.format_table(runs.list_runs()))
         except runs.RunsError as e:
@@ -59,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except ConfigError as e:
         parser.error(str(e))
+    out = Path(args.out) if args.out else paths.new_model_path()
+    problem = unusable_output(out)
+    if problem:  # said before minutes of training, not after
+        parser.error(problem)
     try:
-        data = load_mnist(args.data)
+        data = load_mnist(args.data or paths.mnist_path())
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -69,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result = training.fit(config, data, verbose=1)
     if result.diverged:
-        print(f"error: training diverged (the loss became NaN) with learning rate "
+        print(f"error: training diverged (the loss grew instead of falling: train loss "
+              f"{result.train_loss:.3g}, where a model that knows nothing has 2.3) with learning rate "
               f"{config.learning_rate:g} and {config.optimizer}; try a smaller --learning-rate. "
               "Nothing was saved.", file=sys.stderr)
         return 1
@@ -77,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Test:  loss {result.test_loss:.4f} - accuracy {result.test_accuracy:.4f}")
     print(f"Fit time: {result.fit_seconds:.2f} s")
     try:
-        path = store.save(result, args.out or store.new_model_path())
+        path = store.save(result, out)
     except (store.ModelFileError, OSError) as e:
         print(f"error: could not save the model: {e}", file=sys.stderr)
         return 1
     print(f"Saved to {path}")
-    from model import runs
+    from classroom import runs
     try:
         run_id = runs.record_training(result, "train.py", path)
         print(f"Recorded as run {run_id} in {runs.db_path()} (python train.py --list-runs)")

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.config import BEST  # noqa: E402
 from model.data import load_mnist  # noqa: E402
-from model.evaluate import drawn_dev_path, guess_canvases, guess_mnist, read_canvases, summarize  # noqa: E402
+from classroom.paths import drawn_dev_path  # noqa: E402
+from model.evaluate import guess_canvases, guess_mnist, read_canvases, summarize  # noqa: E402
 from model.recognizer import load_recognizer  # noqa: E402
 
 

@@ -29,8 +29,9 @@ class TrainConfig:
                          label="Epochs")
     batch_size: int = _param(100, "Images per gradient step.", low=1, high=60000,
                              label="Batch size")
-    learning_rate: float = _param(0.01, "Step size of the optimizer (SGD's Keras default is 0.01).",
-                                  low=1e-5, high=10.0, label="Learning rate")
+    learning_rate: float = _param(0.01, "Step size of the optimizer (SGD's Keras default is 0.01). "
+                                        "Too large a step makes the loss grow instead of fall: try 100.",
+                                  low=1e-5, high=1000.0, label="Learning rate")
     optimizer: str = _param("sgd", "How the weights are updated from the gradient.",
                             choices=("sgd", "adam"), label="Optimizer")
     average_weights: bool = _param(False, "Keep a running average of the weights over the last thousand "

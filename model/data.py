@@ -1,8 +1,9 @@
 """MNIST, loaded from one place: an explicit .npz in Keras's format, else Keras's own loader.
 
-`load_mnist(path)` reads `path`, or `$MNIST_PATH`, or falls back to
+`load_mnist(path)` reads `path`; without one it falls back to
 `keras.datasets.mnist.load_data()` (its cache `~/.keras/datasets/mnist.npz`, then a
-download). Every failure is a `DataError` whose message says what to do.
+download). Where the file is found (`$MNIST_PATH`, ...) is the caller's business
+(`classroom.paths.mnist_path`). Every failure is a `DataError` whose message says what to do.
 """
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 KEYS = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)}
-KERAS_CACHE = Path("~/.keras/datasets/mnist.npz").expanduser()
 WHERE_TO_PUT_IT = (
     "Put Keras's mnist.npz somewhere and pass it with --data PATH or the environment "
-    f"variable MNIST_PATH, or copy it to {KERAS_CACHE}.")
+    "variable MNIST_PATH, or copy it to ~/.keras/datasets/mnist.npz.")
 
 
 class DataError(Exception):
@@ -79,12 +79,9 @@ def read_npz(path: str | os.PathLike) -> Mnist:
 
 
 def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
-    """MNIST from `path`, else `$MNIST_PATH`, else Keras's cache or download."""
-    path = path or os.environ.get("MNIST_PATH")
+    """MNIST from `path`, else Keras's own loader (its cache, then a download)."""
     if path:
         return read_npz(path)
-    if KERAS_CACHE.is_file():
-        return read_npz(KERAS_CACHE)
     try:
         from keras.datasets import mnist  # imports TensorFlow: only when no file was given
         (x_train, y_train), (x_test, y_test) = mnist.load_data()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -77,13 +76,6 @@ def read_canvases(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def drawn_dev_path() -> Path | None:
-    """Drawings to score every new model on: `$DIGITS_DRAWN_PATH`, else ../shared's drawn_dev.npz."""
-    env = os.environ.get("DIGITS_DRAWN_PATH")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "drawn_dev.npz"
-    return path if path.is_file() else None
-
-
 def canvas_chunks(path: str | Path, chunk: int = 256) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """A drawings .npz as (images, labels), `chunk` drawings at a time, streamed from the
     archive: drawn_dev.npz is 13 MB on disk but 588 MB of pixels, and scoring needs one
@@ -118,11 +110,10 @@ def canvas_chunks(path: str | Path, chunk: int = 256) -> Iterator[tuple[np.ndarr
         raise DataError(f"{path} is not a readable .npz file ({e}).") from None
 
 
-def drawn_accuracy(recognizer: Recognizer) -> float | None:
-    """The model's accuracy on the configured drawings, or None if there are none. They are
+def drawn_accuracy(recognizer: Recognizer, path: str | Path | None) -> float | None:
+    """The model's accuracy on the drawings at `path`, or None if there are none. They are
     read a chunk at a time: this runs after each training, which must not hold the whole
     file's pixels at once (the training process's memory is the server's budget too)."""
-    path = drawn_dev_path()
     if path is None:
         return None
     labels, guesses = [], []
@@ -135,7 +126,8 @@ def drawn_accuracy(recognizer: Recognizer) -> float | None:
     return summarize(np.concatenate(labels), np.concatenate(guesses)).accuracy if labels else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, mnist_path: str | Path | None = None) -> int:
+    """The command line; `mnist_path` is used when --data is not given."""
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a .keras model file (default: the shipped model)")
@@ -150,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             evaluation = summarize(labels, guess_canvases(recognizer, images))
             what = f"drawings in {args.canvases}"
         else:
-            mnist = load_mnist(args.data)
+            mnist = load_mnist(args.data or mnist_path)
             evaluation = summarize(mnist.y_test, guess_mnist(recognizer, mnist.x_test))
             what = "MNIST test set"
     except (DataError, ModelFileError) as e:
@@ -165,4 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Only the command line looks for MNIST where the project keeps its paths; importing
+    # this module never imports the classroom package.
+    from classroom.paths import mnist_path
+    sys.exit(main(mnist_path=mnist_path()))

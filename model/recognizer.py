@@ -73,5 +73,5 @@ class Recognizer:
 def load_recognizer(path: str | os.PathLike | None = None) -> Recognizer:
     """The model at `path` (None: the shipped model), ready to recognize drawings."""
     path = Path(path) if path is not None else store.SHIPPED
-    kernel, bias = store.read_weights(path)
-    return Recognizer(kernel, bias, store.read_metadata(path), path)
+    kernel, bias, metadata = store.read_model(path)
+    return Recognizer(kernel, bias, metadata, path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import io
 import json
 import os
 import tempfile
@@ -68,32 +69,69 @@ def atomic_file(path: Path) -> Iterator[str]:
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            return json.loads(z.read(METADATA))
-    except FileNotFoundError:
-        raise ModelFileError(f"No model file at {path}.") from None
-    except KeyError:
-        raise ModelFileError(f"{path} is a Keras file without Digit Canvas metadata.") from None
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
+    """The metadata of the model file at `path` (checked as `read_model` checks it)."""
+    return read_model(path)[2]
 
 
 def read_weights(path: str | os.PathLike) -> tuple[Any, Any]:
-    """(kernel 784x10, bias 10) straight from the archive's HDF5, without importing Keras,
-    so that recognizing a drawing never waits for TensorFlow to load."""
-    import io
+    """(kernel 784x10, bias 10) of the model file at `path`."""
+    kernel, bias, _ = read_model(path)
+    return kernel, bias
 
+
+def read_model(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
+    """(kernel 784x10, bias 10, metadata) straight from the archive's HDF5, without importing
+    Keras, so that recognizing a drawing never waits for TensorFlow to load. The file is read
+    once, so weights and metadata come from the same model even if it is replaced meanwhile
+    (a publish); metadata that does not describe a valid training raises ModelFileError."""
+    path = Path(path)
+    return parse_model(read_bytes(path), path)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"No model file at {path}.") from None
+    except OSError as e:
+        raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
+
+
+def parse_model(raw: bytes, path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """`read_model` on a model file's bytes (`path` names it in messages)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            names = set(z.namelist())
+            if METADATA not in names:
+                raise ModelFileError(f"{path} is a Keras file without Digit Canvas metadata.")
+            meta_bytes, weights = z.read(METADATA), z.read("model.weights.h5")
+    except KeyError as e:
+        raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
+    kernel, bias = _weights(weights, path)
+    return kernel, bias, _metadata(meta_bytes, path)
+
+
+def _metadata(raw: bytes, path: Path) -> dict[str, Any]:
+    from .config import ConfigError, TrainConfig
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{path} has damaged metadata ({e}).") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("config", {}), dict):
+        raise ModelFileError(f"{path} has damaged metadata (not a record of a training).")
+    try:
+        TrainConfig.from_dict(meta.get("config", {}))
+    except (ConfigError, TypeError) as e:
+        raise ModelFileError(f"{path} has metadata with an invalid training configuration ({e}).") from None
+    return meta
+
+
+def _weights(raw: bytes, path: Path) -> tuple[Any, Any]:
     import h5py
     import numpy as np
 
-    path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            raw = z.read("model.weights.h5")
-    except (KeyError, zipfile.BadZipFile, OSError) as e:
-        raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
     arrays: list[np.ndarray] = []
     try:
         with h5py.File(io.BytesIO(raw), "r") as h5:
@@ -105,6 +143,8 @@ def read_weights(path: str | os.PathLike) -> tuple[Any, Any]:
     biases = [a for a in arrays if a.shape == (10,)]
     if len(kernels) != 1 or len(biases) != 1:
         raise ModelFileError(f"{path} is not a 784 -> 10 softmax model.")
+    if not (np.isfinite(kernels[0]).all() and np.isfinite(biases[0]).all()):
+        raise ModelFileError(f"{path} has weights that are not finite numbers.")
     return kernels[0], biases[0]
 
 
@@ -112,14 +152,3 @@ def load_keras_model(path: str | os.PathLike):
     """The full Keras model (imports TensorFlow); safe mode refuses arbitrary code in the file."""
     import keras
     return keras.saving.load_model(Path(path), safe_mode=True)
-
-
-def data_dir() -> Path:
-    """Where trained models and the runs database live: `$DIGITS_DATA_DIR`, else a
-    per-user folder outside the repository."""
-    return Path(os.environ.get("DIGITS_DATA_DIR") or "~/.local/share/digit-canvas").expanduser()
-
-
-def new_model_path() -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return data_dir() / "models" / f"run-{stamp}.keras"

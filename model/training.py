@@ -19,6 +19,9 @@ from .network import CLASSES, PIXELS, EpochTrainer, build_model, make_optimizer
 from .preprocess import Pipeline, prepare_mnist
 
 
+CHANCE_LOSS = math.log(CLASSES)    # the loss of a model that gives every digit 1/10
+
+
 @dataclass
 class TrainResult:
     model: keras.Model
@@ -34,8 +37,13 @@ class TrainResult:
 
     @property
     def diverged(self) -> bool:
-        """The loss became NaN or infinite: the learning rate is too large for this optimizer."""
-        return not all(math.isfinite(v) for v in self.history.get("loss", [])) or not math.isfinite(self.train_loss)
+        """The loss grew instead of falling: it became NaN or infinite, or the trained model
+        ends worse than knowing nothing (a model that gives every digit 1/10 has loss ln 10).
+        With SGD on the softmax a too large rate rarely overflows; its weights swing ever
+        larger and the loss ends far above where it began, which is what this catches."""
+        if not all(math.isfinite(v) for v in self.history.get("loss", [])) or not math.isfinite(self.train_loss):
+            return True
+        return self.train_loss > CHANCE_LOSS
 
     def scores(self) -> dict[str, float]:
         return {"train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,

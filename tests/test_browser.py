@@ -73,7 +73,8 @@ def samples():
 def reference_accuracy(samples) -> str:
     """The shipped model's accuracy on the same digits as drawn_dev.npz renders them (no
     browser): tells a page that loses accuracy from a model that lacks it."""
-    from model.evaluate import drawn_dev_path, guess_canvases, read_canvases
+    from classroom.paths import drawn_dev_path
+    from model.evaluate import guess_canvases, read_canvases
     from model.recognizer import load_recognizer
     path = drawn_dev_path()
     if path is None:

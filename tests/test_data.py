@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from classroom import paths
 from model.data import DataError, Mnist, load_mnist
 
 
@@ -115,19 +116,21 @@ def test_a_folder_is_not_a_file(tmp_path):
 def test_mnist_path_is_honoured(tmp_path, monkeypatch):
     arrays = tiny_arrays(5)
     monkeypatch.setenv("MNIST_PATH", str(write_npz(tmp_path / "env.npz", arrays)))
-    np.testing.assert_array_equal(load_mnist().y_train, arrays["y_train"])
-
-
-def test_an_explicit_path_wins_over_mnist_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_PATH", str(tmp_path / "missing.npz"))
-    assert len(load_mnist(write_npz(tmp_path / "given.npz", tiny_arrays(4))).y_test) == 4
+    np.testing.assert_array_equal(load_mnist(paths.mnist_path()).y_train, arrays["y_train"])
 
 
 def test_a_missing_mnist_path_is_an_error_not_a_download(tmp_path, monkeypatch):
     missing = tmp_path / "missing.npz"
     monkeypatch.setenv("MNIST_PATH", str(missing))
     with pytest.raises(DataError, match="MNIST_PATH"):
-        load_mnist()
+        load_mnist(paths.mnist_path())
+
+
+def test_without_mnist_path_or_keras_cache_there_is_no_path(tmp_path, monkeypatch):
+    """Then the server's test-set views say what to do instead of downloading."""
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    monkeypatch.setattr(paths, "KERAS_CACHE", tmp_path / "not-there" / "mnist.npz")
+    assert paths.mnist_path() is None
 
 
 def test_checksum_tells_data_sets_apart(mnist):

@@ -163,4 +163,4 @@ def test_drawn_accuracy_is_the_accuracy_on_the_whole_file(tmp_path, monkeypatch,
     monkeypatch.setenv("DIGITS_DRAWN_PATH", str(path))
     recognizer = load_recognizer(small_model_file)
     whole = summarize(np.array(digits), guess_canvases(recognizer, images)).accuracy
-    assert drawn_accuracy(recognizer) == whole
+    assert drawn_accuracy(recognizer, path) == whole

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import feedback
-from model.evaluate import drawn_dev_path, read_canvases
+from classroom import feedback
+from classroom.paths import drawn_dev_path
+from model.evaluate import read_canvases
 from model.preprocess import ink_box, to_mnist_format
 
 REPO = Path(__file__).resolve().parents[1]
@@ -205,7 +206,7 @@ def test_threads_answering_at_once_lose_nothing(db, draw):
 STUDENT = """
 import sys, time
 import numpy as np
-from model import feedback
+from classroom import feedback
 start, digit, n = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 canvas = np.zeros((280, 280), np.uint8)
 canvas[60:220, 130:150] = 255

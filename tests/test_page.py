@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from model import config as cfg
-from model import runs
+from classroom import runs
 from model.upload import MAX_PIXELS
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

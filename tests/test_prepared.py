@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model.preprocess import Pipeline
-from model.prepared import PreparedCache, _prepare
+from classroom.prepared import PreparedCache, _prepare
 
 MOMENTS = Pipeline(deskew=True, stroke_width=3.0, normalization="moments")
 DESKEW = Pipeline(deskew=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import runs
+from classroom import runs
 from model.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_threads_recording_at_once_lose_nothing(db):
 
 WRITER = """
 import sys, time, types
-from model import runs
+from classroom import runs
 from model.config import TrainConfig
 start, name, n = float(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 time.sleep(max(0.0, start - time.time()))

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-import model.sqlite
-from model.sqlite import open_db
+import classroom.sqlite
+from classroom.sqlite import open_db
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS t (x INTEGER)"
 
@@ -44,7 +44,7 @@ def failing(monkeypatch):
             conn = Flaky(real(path, timeout=timeout), error if len(opened) < times else None)
             opened.append(conn)
             return conn
-        monkeypatch.setattr(model.sqlite.sqlite3, "connect", connect)
+        monkeypatch.setattr(classroom.sqlite.sqlite3, "connect", connect)
         return opened
     return make
 

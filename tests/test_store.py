@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 
+from classroom import paths
 from model import store
 from model.config import TrainConfig
 from model.recognizer import load_recognizer
@@ -54,7 +55,7 @@ def test_saving_creates_the_folder_and_overwrites_a_previous_file(small_result, 
 
 
 def test_new_model_paths_go_to_the_data_folder(small_result, data_dir):
-    path = store.save(small_result, store.new_model_path())
+    path = store.save(small_result, paths.new_model_path())
     assert path.parent == data_dir / "models" and path.suffix == ".keras"
     assert load_recognizer(path).config == small_result.config
 

@@ -63,13 +63,26 @@ def _high(name):
 
 
 def test_the_largest_step_and_penalty_diverge(mnist):
-    """SGD's largest allowed rate alone keeps a finite loss (the softmax is computed stably);
-    with the largest L2 penalty each step multiplies the weights by 1 - 2 * l2 * rate,
+    """With the largest L2 penalty each step multiplies the weights by 1 - 2 * l2 * rate,
     which overflows within a few batches."""
     config = TrainConfig(epochs=3, learning_rate=_high("learning_rate"), l2=_high("l2"))
     result = training.fit(config, mnist.head(2000, 200))
     assert result.diverged
     assert result.stopped_early  # TerminateOnNaN: no point in finishing the epochs
+
+
+@pytest.mark.parametrize("learning_rate", [100.0, _high("learning_rate")])
+def test_too_large_a_learning_rate_alone_diverges_with_sgd(mnist, learning_rate):
+    """The lesson's SGD with a rate far too large: the loss ends far above chance (ln 10),
+    though the softmax never overflows. A reachable setting, so a class can see it."""
+    result = training.fit(TrainConfig(epochs=2, learning_rate=learning_rate), mnist.head(5000, 500))
+    assert result.diverged and result.train_loss > training.CHANCE_LOSS
+
+
+@pytest.mark.parametrize("config", [TrainConfig(epochs=2), TrainConfig(epochs=2, learning_rate=0.5)],
+                         ids=["lesson", "best rate"])
+def test_a_sound_training_does_not_count_as_diverged(mnist, config):
+    assert not training.fit(config, mnist.head(5000, 500)).diverged
 
 
 def plain_keras_fit(config: TrainConfig, data) -> tuple[float, list[float]]:

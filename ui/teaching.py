@@ -2,11 +2,14 @@
 pictures, why this guess, where the model fails, the runs to compare, learning curves."""
 from __future__ import annotations
 
+import hashlib
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from model import insight, runs
+from classroom import paths, runs
+from model import insight
 from model.data import DataError, load_mnist
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer
@@ -19,16 +22,21 @@ TABS = ["How it converts", "What it learned", "Why this guess", "Where it fails"
 @st.cache_resource(show_spinner=False)
 def mnist_test():
     """MNIST's test set, loaded once per server; None (with the reason) when it is missing."""
+    path = paths.mnist_path()
+    if path is None:  # never Keras's download: it would import TensorFlow into the server
+        return None, ("Set MNIST_PATH to Keras's mnist.npz (or copy it to ~/.keras/datasets/mnist.npz) "
+                      "and restart the server.")
     try:
-        data = load_mnist()
+        data = load_mnist(path)
     except DataError as e:
         return None, str(e)
     return (data.x_test, data.y_test), ""
 
 
-@st.cache_resource(show_spinner="Scoring the model on MNIST's 10,000 test digits…")
+@st.cache_resource(show_spinner="Scoring the model on MNIST's 10,000 test digits…", max_entries=16)
 def test_report_for(model_key: str, _recognizer: Recognizer):
-    """Computed once per model file (model_key), shared by every session."""
+    """Computed once per model (`weights_key`: its weights, not its file, which a publish
+    overwrites), shared by every session."""
     test, _ = mnist_test()
     return insight.test_report(_recognizer, *test) if test is not None else None
 
@@ -38,6 +46,9 @@ def conversion_ui(recognizer: Recognizer, image) -> None:
         st.info("Draw a digit to see each step that turns it into the model's 28 × 28 input.")
         return
     steps = insight.guesses_along(recognizer, image)
+    if not steps:  # a canvas emptied by the toolbar's undo, an upload with no ink
+        st.info("There is no ink to convert: draw a digit to see each step.")
+        return
     st.caption("Each step of the conversion, and what the model would guess if it were fed the image "
                "at that step (squashed to 28 × 28 where it is not 28 × 28 yet, as naive demos do).")
     for column, (name, picture, digit, p) in zip(st.columns(len(steps)), steps):
@@ -78,8 +89,12 @@ def pick_cell() -> None:
         st.session_state.gallery_guessed = str(chosen[0]["guessed"])
 
 
-def failures_ui(recognizer: Recognizer, model_key: str) -> None:
-    report = test_report_for(model_key, recognizer)
+def weights_key(recognizer: Recognizer) -> str:
+    return hashlib.sha256(recognizer.kernel.tobytes() + recognizer.bias.tobytes()).hexdigest()
+
+
+def failures_ui(recognizer: Recognizer) -> None:
+    report = test_report_for(weights_key(recognizer), recognizer)
     if report is None:
         st.warning(f"MNIST is not available on this server, so the test-set views are off. {mnist_test()[1]}")
         return
@@ -152,12 +167,12 @@ def curves_ui(recognizer: Recognizer) -> None:
     right.line_chart(acc, height=220)
 
 
-def teaching_ui(recognizer: Recognizer, model_key: str, image, prediction: Prediction) -> str | None:
+def teaching_ui(recognizer: Recognizer, image, prediction: Prediction) -> str | None:
     """The tabs; only the open tab is computed. Returns a run's model path if one was chosen."""
     tabs = st.tabs(TABS, key="teaching_tab", on_change="rerun")
     chosen = None
     views = [lambda: conversion_ui(recognizer, image), lambda: weights_ui(recognizer),
-             lambda: evidence_ui(recognizer, prediction), lambda: failures_ui(recognizer, model_key),
+             lambda: evidence_ui(recognizer, prediction), lambda: failures_ui(recognizer),
              None, lambda: curves_ui(recognizer)]
     for tab, view in zip(tabs, views):
         if not tab.open:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import paths
 from .sqlite import open_db
-from .store import data_dir
 
 CANVAS = 280
 # How long an answer waits for another writer's lock: longer than a saturated machine may
@@ -57,7 +57,7 @@ class Drawing:
 
 
 def db_path() -> Path:
-    return Path(os.environ.get("DIGITS_FEEDBACK_DB") or data_dir() / "drawings.sqlite").expanduser()
+    return paths.drawings_db()
 
 
 def _connect(path: str | os.PathLike | None) -> sqlite3.Connection:
@@ -70,7 +70,7 @@ def _connect(path: str | os.PathLike | None) -> sqlite3.Connection:
 
 def to_canvas(ink: np.ndarray) -> np.ndarray:
     """Any ink image -> 280x280 uint8 like drawn_dev.npz: scaled to fit, centred, white on black."""
-    from .preprocess import to_ink
+    from model.preprocess import to_ink
     pil = Image.fromarray(np.round(to_ink(ink) * 255).astype(np.uint8), mode="L")
     if pil.size != (CANVAS, CANVAS):
         scale = CANVAS / max(pil.size)
@@ -122,8 +122,21 @@ def find(digit: int | None = None, right: bool | None = None, limit: int | None 
             rows = conn.execute(sql, args).fetchall()
     except sqlite3.DatabaseError as e:
         raise FeedbackError(f"The class's drawings cannot be read: {e}") from None
-    return [Drawing(r[0], r[1], r[2], r[3], r[4], np.asarray(Image.open(io.BytesIO(r[5]))),
-                    np.frombuffer(r[6], np.float32).reshape(28, 28)) for r in rows]
+    return [d for d in map(_drawing, rows) if d is not None]
+
+
+def _drawing(row) -> Drawing | None:
+    """A stored row as a Drawing; None for a damaged one (a canvas that is not a 280x280 PNG,
+    a 28x28 of the wrong size), which is passed over rather than failing every page."""
+    try:
+        with Image.open(io.BytesIO(row[5])) as png:
+            canvas = np.asarray(png.convert("L"))
+        input28 = np.frombuffer(row[6], np.float32).reshape(28, 28)
+    except (OSError, ValueError, TypeError, SyntaxError, Image.DecompressionBombError):
+        return None
+    if canvas.shape != (CANVAS, CANVAS):
+        return None
+    return Drawing(row[0], row[1], row[2], row[3], row[4], canvas, input28)
 
 
 def count(path: str | os.PathLike | None = None) -> int:

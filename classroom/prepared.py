@@ -1,5 +1,5 @@
 """MNIST prepared for a preprocessing pipeline, kept for the next trainings: the training
-process (`model.trainer`) asks `PreparedCache.get` instead of preparing 70,000 images
+process (`classroom.training_process`) asks `PreparedCache.get` instead of preparing 70,000 images
 again for every job. No TensorFlow at import time."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from .data import Mnist
-from .preprocess import Pipeline
+from model.data import Mnist
+from model.preprocess import Pipeline
 
 
 class PreparedCache:
@@ -68,7 +68,7 @@ class PreparedCache:
     def _write(self, key: str, arrays: tuple[np.ndarray, np.ndarray]) -> None:
         if self.folder is None:
             return
-        from .store import atomic_file
+        from model.store import atomic_file
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with atomic_file(self._file(key)) as tmp:
@@ -81,13 +81,14 @@ class PreparedCache:
 
 
 def _prepare(data: Mnist, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray]:
-    from .training import prepare          # imports TensorFlow: only when something is prepared
+    from model.training import prepare     # imports TensorFlow: only when something is prepared
     return prepare(data, pipeline)
 
 
 def _fingerprint(pipeline: Pipeline) -> str:
     """The pipeline's settings and the code that applies them."""
     h = hashlib.sha256(repr(pipeline).encode())
+    import model
     for code in ("preprocess.py", "training.py"):
-        h.update((Path(__file__).parent / code).read_bytes())
+        h.update((Path(model.__file__).parent / code).read_bytes())
     return h.hexdigest()[:16]

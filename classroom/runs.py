@@ -1,6 +1,5 @@
 """The runs database: every training, from the page or from train.py, recorded in SQLite
-so a class can compare settings. Lives at `$DIGITS_RUNS_DB`, else `runs.sqlite` in the
-data folder (`model.store.data_dir()`); created on first use.
+so a class can compare settings. Lives at `classroom.paths.runs_db()`; created on first use.
 
 Any database trouble (a corrupt file, a lock held too long, a folder we cannot write)
 is a `RunsError` with a message for people: the page shows it and keeps working.
@@ -16,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
+from model.config import TrainConfig
+
+from . import paths
 from .sqlite import open_db
-from .store import data_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,7 +66,7 @@ class Run:
 
 
 def db_path() -> Path:
-    return Path(os.environ.get("DIGITS_RUNS_DB") or data_dir() / "runs.sqlite").expanduser()
+    return paths.runs_db()
 
 
 def connect(path: str | os.PathLike | None = None) -> sqlite3.Connection:
@@ -105,10 +105,10 @@ def record(result, source: str, model_path: str | os.PathLike | None = None,
 
 
 def record_training(result, source: str, model_path: str | os.PathLike) -> int:
-    """Record a saved training, scored on the configured drawings too (see evaluate.drawn_dev_path)."""
-    from .evaluate import drawn_accuracy
-    from .recognizer import load_recognizer
-    return record(result, source, model_path, drawn_accuracy(load_recognizer(model_path)))
+    """Record a saved training, scored on the configured drawings too (`paths.drawn_dev_path`)."""
+    from model.evaluate import drawn_accuracy
+    from model.recognizer import load_recognizer
+    return record(result, source, model_path, drawn_accuracy(load_recognizer(model_path), paths.drawn_dev_path()))
 
 
 def list_runs(path: str | os.PathLike | None = None) -> list[Run]:

@@ -17,10 +17,10 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from model import runs
+from classroom import runs
 from model.config import BEST, LESSON, ConfigError, TrainConfig, fields
 from model.data import DataError, Mnist, read_npz
-from model.jobs import JobState, JobStatus, TrainingQueue
+from classroom.queue import JobState, JobStatus, TrainingQueue
 from model.recognizer import load_recognizer
 
 QUICK = TrainConfig(epochs=2, learning_rate=BEST.learning_rate)
@@ -148,6 +148,7 @@ def harness_for(small_npz, tmp_path):
         finished: list = []
         queue = TrainingQueue(loader, lambda: models / f"job-{next(counter)}.keras",
                               on_finished=finished.append, is_alive=sessions, record_as=record_as)
+        queue.set_budget(1e9)  # the budget is tested on its own (test_queue_controls.py)
         made.append(Harness(queue, loader, sessions, models, finished))
         return made[-1]
 
@@ -245,8 +246,8 @@ def test_cancelling_a_starting_job_stops_it_before_it_fits(harness_for):
 def test_a_cancelled_job_that_does_not_stop_has_its_process_stopped(harness_for, monkeypatch):
     """A job stuck before its first epoch (here: its data never comes) cannot see the cancel
     event: after a grace period its process is stopped, and the next job starts another."""
-    import model.jobs
-    monkeypatch.setattr(model.jobs, "CANCEL_GRACE_SECONDS", 1.0)
+    import classroom.queue
+    monkeypatch.setattr(classroom.queue, "CANCEL_GRACE_SECONDS", 1.0)
     h = harness_for(hold=True)
     stuck = h.submit()
     h.loader.wait_for_call(0)

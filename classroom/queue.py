@@ -1,11 +1,15 @@
-"""Training jobs, run one at a time in a separate process, with progress anyone can poll.
+"""The class's training queue: jobs run one at a time in a separate process, with progress
+anyone can poll, under the instructor's control.
 
 The page submits a `TrainConfig`; a single worker thread hands queued jobs in order to
-the training process (`model.trainer`: TensorFlow is imported there, once, never in the
-server), so thirty students pressing Train at once cannot overload a small server. The
-worker reads the process's per-epoch reports and keeps each job's status; the page reads
-it through `status()`, a consistent snapshot taken under a lock. Cancelling sets an event
-the process checks at the end of every epoch. No Streamlit here, and no TensorFlow.
+the training process (`classroom.training_process`: TensorFlow is imported there, once,
+never in the server), so thirty students pressing Train at once cannot overload a small
+server. The worker reads the process's per-epoch reports and keeps each job's status; the
+page reads it through `status()` (one job) or `jobs()` (the instructor's view), consistent
+snapshots taken under a lock. Cancelling tells the process, which checks at the end of
+every epoch. The instructor can pause students' trainings and sets a per-student budget:
+a student's training whose estimated time (`classroom.estimate`) exceeds it is refused.
+No Streamlit here, and no TensorFlow.
 """
 from __future__ import annotations
 
@@ -14,33 +18,25 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from pathlib import Path
 from typing import Callable
 
-from .config import TrainConfig
-from .data import Mnist, load_mnist
-from .trainer import CANCELLED, Began, Epoch, Finished, Job, Progress, Ready, Trainer, TrainerGone
+from model.config import TrainConfig
+from model.data import Mnist, load_mnist
+
+from .estimate import Sample, Speed
+from .training_process import (CANCELLED, Began, Epoch, Finished, Job, JobState, ProcessGone, Progress, Ready,
+                               TrainingProcess)
 
 
-class JobState(str, Enum):
-    QUEUED = "queued"
-    STARTING = "starting"
-    TRAINING = "training"
-    DONE = "done"
-    DIVERGED = "diverged"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.DIVERGED, JobState.FAILED, JobState.CANCELLED)
+class TrainingRefused(Exception):
+    """The queue will not take this training now (paused, over the budget); the message says why."""
 
 
 @dataclass(frozen=True)
 class JobStatus:
     id: str
-    owner: str
+    owner: str                                      # the session that asked for it
     config: TrainConfig
     state: JobState = JobState.QUEUED
     epoch: int = 0                                  # epochs finished
@@ -50,40 +46,50 @@ class JobStatus:
     scores: dict[str, float] = field(default_factory=dict)
     position: int = 0                               # 0: running or finished; n: n-th in the queue
     eta_seconds: float | None = None                # until this job finishes
+    instructor: bool = False                        # the instructor's: neither paused nor budgeted
+    estimate_seconds: float = 0.0                   # its training's estimated length when it was queued
 
     @property
     def fraction(self) -> float:
         return self.epoch / self.config.epochs
 
 
-# Before any job has run, a guess at the cost of training; replaced by measurements.
-FIRST_START_SECONDS = 12.0      # starting the training process, importing TensorFlow, preparing the data
-EPOCH_SECONDS = 0.5
+FIRST_START_SECONDS = 12.0      # before it was measured: starting the process, TensorFlow, preparing the data
 POLL_SECONDS = 0.5              # how often the worker looks at cancellations and closed sessions
 CANCEL_GRACE_SECONDS = 60.0     # a cancelled job still running after this (stuck preparing its data,
                                 # or hung): its process is stopped, and the next job starts another
+BUDGET_SECONDS = 60.0           # a student's training may take this long, unless the instructor changes it
+PAUSED = "Your teacher has paused training for now; try again when it is back on."
+
+
+def load_configured_mnist() -> Mnist:
+    """MNIST where the project's paths say (`$MNIST_PATH`, Keras's cache), in the training process."""
+    from . import paths
+    return load_mnist(paths.mnist_path())
 
 
 class TrainingQueue:
     """A first-in, first-out queue of training jobs: one worker thread, one training process."""
 
-    def __init__(self, load_data: Callable[[], Mnist] = load_mnist,
+    def __init__(self, load_data: Callable[[], Mnist] = load_configured_mnist,
                  model_path: Callable[[], Path] | None = None,
                  on_finished: Callable[[JobStatus], None] | None = None,
                  is_alive: Callable[[str], bool] = lambda owner: True,
-                 record_as: str | None = None):
+                 record_as: str | None = None, speed: Speed | None = None):
         """`load_data` runs in the training process, so it must be picklable (a module-level
         function, a functools.partial of one). `model_path()` names each new model file.
         `on_finished(status)` is called (in the worker thread) for each job that ends DONE,
         once its run is recorded in the runs database as `record_as` (None: not recorded).
         `is_alive(owner)` says whether the session that queued a job is still open; a job
-        whose session has closed is dropped from the queue, or stopped after its epoch."""
+        whose session has closed is dropped from the queue, or stopped after its epoch.
+        `speed` estimates trainings (default: the rates measured on this machine), and learns
+        from every epoch run here."""
         if model_path is None:
-            from .store import new_model_path as model_path
+            from .paths import new_model_path as model_path
         self._model_path = model_path
         self._on_finished = on_finished
         self._is_alive = is_alive
-        self._trainer = Trainer(load_data, record_as)
+        self._process = TrainingProcess(load_data, record_as)
         self._lock = threading.Condition()
         self._jobs: dict[str, JobStatus] = {}
         self._drawings: dict[str, object] = {}
@@ -93,21 +99,30 @@ class TrainingQueue:
         self._closed = False
         self._worker: threading.Thread | None = None
         self._start_seconds = FIRST_START_SECONDS
-        self._epoch_seconds = EPOCH_SECONDS
+        self._images = 0                        # images per epoch of the job being trained
+        self.speed = speed or Speed()
+        self.paused = False                     # students' trainings wait (the instructor's do not)
+        self.budget_seconds = BUDGET_SECONDS    # a student's training may take at most this long
 
     # -- the page's side -------------------------------------------------------------
-    def submit(self, config: TrainConfig | dict, owner: str, drawings=None) -> str:
+    def submit(self, config: TrainConfig | dict, owner: str, drawings=None, instructor: bool = False) -> str:
         """Queue a training; the config is re-validated here, whatever the widgets allowed.
-        `drawings` (canvases, labels) are added to MNIST for this training (fine-tuning)."""
+        `drawings` (canvases, labels) are added to MNIST for this training (fine-tuning). A
+        student's training is refused (TrainingRefused) while trainings are paused, or when its
+        estimate exceeds the budget; the instructor's never is."""
         if not isinstance(config, TrainConfig):
             config = TrainConfig.from_dict(dict(config))
         else:
             config = TrainConfig.from_dict(config.to_dict())
-        job_id = uuid.uuid4().hex[:12]
         with self._lock:
+            estimate = self.speed.training_seconds(config)
+            if not instructor:
+                self._check_allowed(config, estimate)
             if self._closed:
                 raise RuntimeError("this training queue is closed")
-            self._jobs[job_id] = JobStatus(job_id, owner, config)
+            job_id = uuid.uuid4().hex[:12]
+            self._jobs[job_id] = JobStatus(job_id, owner, config, instructor=instructor,
+                                           estimate_seconds=estimate)
             if drawings is not None:
                 self._drawings[job_id] = drawings
             self._waiting.append(job_id)
@@ -117,17 +132,43 @@ class TrainingQueue:
             self._lock.notify_all()
         return job_id
 
+    def refusal(self, config: TrainConfig) -> str | None:
+        """Why a student's training with `config` would be refused now, or None."""
+        try:
+            with self._lock:
+                self._check_allowed(config, self.speed.training_seconds(config))
+        except TrainingRefused as e:
+            return str(e)
+        return None
+
+    def _check_allowed(self, config: TrainConfig, estimate: float) -> None:
+        if self.paused:
+            raise TrainingRefused(PAUSED)
+        if estimate > self.budget_seconds:
+            raise TrainingRefused(
+                f"This training would take about {estimate:,.0f} s; each student may train for "
+                f"{self.budget_seconds:,.0f} s. {self.speed.what_fits(config, self.budget_seconds)}")
+
     def status(self, job_id: str) -> JobStatus | None:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                return None
-            if job.state == JobState.QUEUED and job_id in self._waiting:
-                ahead = list(self._waiting).index(job_id)
-                return replace(job, position=ahead + 1, eta_seconds=self._eta(ahead, job.config))
-            if not job.state.finished:
-                return replace(job, eta_seconds=self._remaining(job))
-            return job
+            return self._snapshot(job_id)
+
+    def jobs(self) -> list[JobStatus]:
+        """Every unfinished job, the running one first, then the queue in order (for the instructor)."""
+        with self._lock:
+            ids = ([self._running] if self._running else []) + list(self._waiting)
+            return [self._snapshot(i) for i in ids if not self._jobs[i].state.finished]
+
+    def _snapshot(self, job_id: str) -> JobStatus | None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        if job.state == JobState.QUEUED and job_id in self._waiting:
+            ahead = list(self._waiting).index(job_id)
+            return replace(job, position=ahead + 1, eta_seconds=self._eta(ahead, job.config))
+        if not job.state.finished:
+            return replace(job, eta_seconds=self._remaining(job))
+        return job
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job at once, or a running one at the end of its current epoch (one
@@ -140,16 +181,27 @@ class TrainingQueue:
                 self._waiting.remove(job_id)
                 self._jobs[job_id] = replace(job, state=JobState.CANCELLED, message="Cancelled before it started.")
                 self._drawings.pop(job_id, None)
-            else:
-                self._cancel.add(job_id)
-                self._trainer.cancel()
-            return True
+                self._lock.notify_all()
+                return True
+            self._cancel.add(job_id)
+        self._process.cancel(job_id)  # the worker says it again if the process was not there yet
+        return True
 
     def cancel_owner(self, owner: str) -> int:
         """Cancel every unfinished job of `owner` (a session that has closed)."""
         with self._lock:
             ids = [j.id for j in self._jobs.values() if j.owner == owner and not j.state.finished]
         return sum(self.cancel(i) for i in ids)
+
+    def pause(self, paused: bool) -> None:
+        """Pause (or resume) students' trainings: new ones are refused, queued ones wait."""
+        with self._lock:
+            self.paused = paused
+            self._lock.notify_all()
+
+    def set_budget(self, seconds: float) -> None:
+        with self._lock:
+            self.budget_seconds = float(seconds)
 
     def queue_length(self) -> int:
         with self._lock:
@@ -158,7 +210,7 @@ class TrainingQueue:
     @property
     def trainer_pid(self) -> int | None:
         """The training process's id while it runs (None before the first job)."""
-        return self._trainer.pid
+        return self._process.pid
 
     def close(self) -> None:
         """Cancel the queued jobs and stop the training process (a running job is lost)."""
@@ -169,12 +221,12 @@ class TrainingQueue:
                                              message="Cancelled: the server is stopping.")
             self._waiting.clear()
             self._lock.notify_all()
-        self._trainer.close()
+        self._process.close()
 
     # -- estimates ---------------------------------------------------------------------
     def _remaining(self, job: JobStatus) -> float:
         start = self._start_seconds if job.state in (JobState.QUEUED, JobState.STARTING) else 0.0
-        return start + (job.config.epochs - job.epoch) * self._epoch_seconds * self._scale(job.config)
+        return start + (job.config.epochs - job.epoch) * self.speed.epoch_seconds(job.config)
 
     def _eta(self, ahead: int, config: TrainConfig) -> float:
         total = self._remaining(self._jobs[self._running]) if self._running else 0.0
@@ -182,25 +234,22 @@ class TrainingQueue:
             total += self._remaining(self._jobs[job_id])
         return total + self._remaining(JobStatus("", "", config))
 
-    @staticmethod
-    def _scale(config: TrainConfig) -> float:
-        """Epoch cost relative to the lesson's: more copies of the data cost more, smaller batches too."""
-        # The styled copies add about a third of the training set (MNIST's 1s, 7s and 9s).
-        return (1 + config.augment + 0.3 * config.styles) * max(1.0, (100 / config.batch_size) ** 0.5)
-
     # -- the worker's side ---------------------------------------------------------------
-    def _update(self, job_id: str, **changes) -> None:
-        with self._lock:
-            self._jobs[job_id] = replace(self._jobs[job_id], **changes)
+    def _next(self) -> str | None:
+        """The first waiting job that may start now (students' wait while paused)."""
+        for job_id in self._waiting:
+            if self._jobs[job_id].instructor or not self.paused:
+                return job_id
+        return None
 
     def _work(self) -> None:
         while True:
             with self._lock:
-                while not self._waiting and not self._closed:
+                while (job_id := self._next()) is None and not self._closed:
                     self._lock.wait()
                 if self._closed:
                     return
-                job_id = self._waiting.popleft()
+                self._waiting.remove(job_id)
                 job = self._jobs[job_id]
                 drawings = self._drawings.pop(job_id, None)
                 if not self._alive(job.owner):
@@ -242,25 +291,26 @@ class TrainingQueue:
         sent = time.perf_counter()
         stop_asked = None
         try:
-            self._trainer.send(Job(job.id, job.config, self._model_path(), drawings))
+            self._process.send(Job(job.id, job.config, self._model_path(), drawings))
             while True:
-                message = self._trainer.receive(timeout=POLL_SECONDS)
+                message = self._process.receive(timeout=POLL_SECONDS)
                 with self._lock:
                     stop = job.id in self._cancel
                 if not stop and not self._alive(job.owner):
                     with self._lock:
                         self._cancel.add(job.id)
                     stop = True
+                if stop and stop_asked is None:
+                    self._process.cancel(job.id)
+                    stop_asked = time.monotonic()
                 if stop:
-                    self._trainer.cancel()
-                    stop_asked = stop_asked or time.monotonic()
                     if time.monotonic() - stop_asked > CANCEL_GRACE_SECONDS:
-                        self._trainer.close()  # the next receive reports it gone: CANCELLED
+                        self._process.close()  # the next receive reports it gone: CANCELLED
                 if isinstance(message, Ready):
                     return
                 if message is not None:
                     self._report(job, message, sent)
-        except TrainerGone as e:
+        except ProcessGone as e:
             self._fail(job.id, str(e))
 
     def _report(self, job: JobStatus, message, sent: float) -> None:
@@ -274,11 +324,13 @@ class TrainingQueue:
             elif isinstance(message, Began):
                 current = replace(current, state=JobState.TRAINING, message="Training…")
                 self._start_seconds = time.perf_counter() - sent
+                self._images = message.images
+                self.speed.base_images = message.base_images
             elif isinstance(message, Epoch):
                 history = {k: [*current.history.get(k, []), v] for k, v in message.logs.items()}
                 current = replace(current, epoch=message.epoch, history=history)
-                self._epoch_seconds = message.seconds / self._scale(job.config)
+                self.speed.add(Sample(self._images, job.config.batch_size, 1, message.seconds))
             elif isinstance(message, Finished):
-                current = replace(current, state=JobState(message.state), message=message.message,
+                current = replace(current, state=message.state, message=message.message,
                                   model_path=message.model_path, scores=dict(message.scores))
             self._jobs[job.id] = current
