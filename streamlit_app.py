@@ -14,7 +14,8 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from classroom import class_model, paths
+from classroom import class_model, paths, runs
+from classroom.estimate import Speed
 from classroom.queue import JobState, JobStatus, TrainingQueue, TrainingRefused
 from model import config as cfg
 from model import store
@@ -27,6 +28,7 @@ from ui.instructor import instructor_ui, is_instructor, unlock_from_link
 from ui.teaching import teaching_ui
 
 UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
+KNOWN_RUNS = 64     # recent recorded trainings the queue's first estimates learn from
 
 STYLE = """<style>
 .st-key-guess h1 { font-size: 7rem; line-height: 1; padding: 0; text-align: center; }
@@ -55,8 +57,13 @@ def current_session_id() -> str:
 @st.cache_resource(show_spinner=False, on_release=TrainingQueue.close)
 def training_queue() -> TrainingQueue:
     """The server's one training queue: one training at a time, whoever asks, in one training
-    process that loads MNIST itself and records every run in the runs database as "page"."""
-    return TrainingQueue(model_path=paths.new_model_path, is_alive=session_alive, record_as="page")
+    process that loads MNIST itself and records every run in the runs database as "page".
+    Its estimates start from the speed of the trainings recorded on this machine."""
+    try:
+        speed = Speed.from_runs(runs.list_runs()[:KNOWN_RUNS])
+    except runs.RunsError:
+        speed = Speed()
+    return TrainingQueue(model_path=paths.new_model_path, is_alive=session_alive, record_as="page", speed=speed)
 
 
 def init_session() -> None:

@@ -57,6 +57,12 @@ class Speed:
             self._samples.append(sample)
         self._fit()
 
+    @classmethod
+    def from_runs(cls, recorded: Iterable) -> "Speed":
+        """Learnt from recorded trainings (`runs.Run`: their config and fit seconds), on full MNIST."""
+        return cls(Sample(images_per_epoch(r.config), r.config.batch_size, r.config.epochs, r.fit_seconds)
+                   for r in recorded if r.fit_seconds)
+
     def add(self, sample: Sample) -> None:
         self._samples.append(sample)
         self._fit()
