@@ -239,3 +239,14 @@ def test_a_damaged_database_is_a_feedback_error(db, draw, action):
              "find": lambda: feedback.find(path=db), "count": lambda: feedback.count(path=db)}
     with pytest.raises(feedback.FeedbackError):
         calls[action]()
+
+
+def test_a_damaged_row_is_passed_over_not_an_error_for_everyone(db, session):
+    """One drawing whose canvas is not a PNG (a bad write, a hand edit): the others still show."""
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE drawings SET canvas = ? WHERE id = ?", (b"not a png", session[2]))
+        conn.execute("UPDATE drawings SET input = ? WHERE id = ?", (b"short", session[4]))
+    shown = feedback.find(path=db)
+    assert [d.id for d in shown] == [i for i in reversed(session) if i not in (session[2], session[4])]
+    assert len(np.load(io.BytesIO(feedback.export_npz(path=db)))["images"]) == len(session) - 2

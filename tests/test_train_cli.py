@@ -158,3 +158,13 @@ def test_a_diverging_training_says_so_and_saves_nothing(mnist, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "diverged" in err and "--learning-rate" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name,words", [("x.h5", ".keras"), ("folder", "folder")])
+def test_a_bad_out_is_refused_before_any_training(tmp_path, name, words):
+    """Said at once, not after the whole run: the data is not even looked at (here it does
+    not exist, and the message is about --out, not MNIST)."""
+    (tmp_path / "folder").mkdir()
+    done = run_train("--out", str(tmp_path / name), "--data", str(tmp_path / "never-read.npz"))
+    assert done.returncode == 2 and words in done.stderr and "--out" in done.stderr
+    assert "MNIST" not in done.stderr and "Traceback" not in done.stderr

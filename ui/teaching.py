@@ -109,7 +109,7 @@ def failures_ui(recognizer: Recognizer) -> None:
     text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(
         alt.datum.count > report.confusion.max() / 4, alt.value("white"), alt.value("black")))
     st.caption("Click a cell to see those mistakes below.")
-    st.altair_chart((heat + text).properties(width=440, height=440), use_container_width=False,
+    st.altair_chart((heat + text).properties(width=440, height=440), width="content",
                     on_select=pick_cell, key="confusion")
     digits = ["any"] + [str(d) for d in range(10)]
     left, right = st.columns(2)
@@ -138,14 +138,14 @@ def runs_ui() -> str | None:
         st.info("No trainings recorded yet: train from the sidebar (or with train.py) and they appear here.")
         return None
     table = pd.DataFrame([r.row() for r in recorded])
-    st.dataframe(table, hide_index=True, use_container_width=True,
+    st.dataframe(table, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="percent")
                                 for c in ("train_accuracy", "test_accuracy", "drawn_accuracy")})
     chart = alt.Chart(table).mark_circle(size=90).encode(
         x=alt.X("epochs:Q"), y=alt.Y("test_accuracy:Q", scale=alt.Scale(zero=False), title="test accuracy"),
         color=alt.Color("batch_size:N", title="batch size"),
         tooltip=["run", "epochs", "batch_size", "learning_rate", "optimizer", "test_accuracy"])
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     usable = [r for r in recorded if r.model_path]
     choice = st.selectbox("Draw with the model of run", [r.id for r in usable], key="run_choice",
                           format_func=lambda i: f"run {i}")
