@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 
-import pandas as pd
 import streamlit as st
 
 from classroom import class_model, paths, runs
@@ -22,7 +21,7 @@ from model import store
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer, load_recognizer
 from ui.canvas import canvas_ui, upload_ui
-from ui.charts import history_frames
+from ui.charts import history_frames, probability_spec
 from ui.feedback import feedback_ui
 from ui.instructor import instructor_ui, is_instructor, unlock_from_link
 from ui.teaching import teaching_ui
@@ -149,8 +148,7 @@ def prediction_ui(prediction: Prediction) -> None:
                        f"(its best guess, {prediction.digit}, has only {prediction.confidence:.0%}).")
         else:
             st.markdown(f"Confidence: **{prediction.confidence:.1%}**")
-        chart = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": prediction.probabilities})
-        st.bar_chart(chart, x="digit", y="probability", height=220)
+        st.vega_lite_chart(spec=probability_spec(prediction.probabilities), height=220, width="stretch")
 
 
 def model_label(recognizer: Recognizer, which: str) -> str:
