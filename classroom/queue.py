@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,33 +25,12 @@ from model.config import TrainConfig
 from model.data import Mnist, load_mnist
 
 from .estimate import Sample, Speed
-from .training_process import (CANCELLED, Began, Epoch, Finished, Job, JobState, ProcessGone, Progress, Ready,
-                               TrainingProcess)
+from .job import CANCELLED, Began, Epoch, Finished, Job, JobState, JobStatus, Progress, Ready
+from .training_process import ProcessGone, TrainingProcess
 
 
 class TrainingRefused(Exception):
     """The queue will not take this training now (paused, over the budget); the message says why."""
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    id: str
-    owner: str                                      # the session that asked for it
-    config: TrainConfig
-    state: JobState = JobState.QUEUED
-    epoch: int = 0                                  # epochs finished
-    history: dict[str, list[float]] = field(default_factory=dict)
-    message: str = ""
-    model_path: Path | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-    position: int = 0                               # 0: running or finished; n: n-th in the queue
-    eta_seconds: float | None = None                # until this job finishes
-    instructor: bool = False                        # the instructor's: neither paused nor budgeted
-    estimate_seconds: float = 0.0                   # its training's estimated length when it was queued
-
-    @property
-    def fraction(self) -> float:
-        return self.epoch / self.config.epochs
 
 
 FIRST_START_SECONDS = 12.0      # before it was measured: starting the process, TensorFlow, preparing the data

@@ -28,99 +28,19 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from enum import Enum
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable
 
-from model.config import TrainConfig
 from model.data import DataError, Mnist, load_mnist
 from model.preprocess import Pipeline
 
 from . import paths
 from .estimate import images_per_epoch
+from .job import CANCELLED, Began, Cancel, Epoch, Finished, Hello, Job, JobState, Progress, Ready
 from .prepared import PreparedCache
 
 NICE = 10                   # added to the training process's niceness: the server's threads come first
-CANCELLED = "Cancelled; the model in use did not change."
-
-
-class JobState(str, Enum):
-    """Where a training job is; also how the process says how a job ended."""
-    QUEUED = "queued"
-    STARTING = "starting"
-    TRAINING = "training"
-    DONE = "done"
-    DIVERGED = "diverged"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.DIVERGED, JobState.FAILED, JobState.CANCELLED)
-
-
-# -- messages ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Hello:
-    """The server -> the process, first: where to import from, how to load data, how to record."""
-    sys_path: list[str]
-    load_data: bytes                # pickled: unpickled only once sys_path is in place
-    record_as: str | None
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """The server -> the process: stop this job at the end of its epoch (or before it fits)."""
-    job_id: str
-
-
-@dataclass(frozen=True)
-class Job:
-    """The server -> the process: train this, save it there."""
-    id: str
-    config: TrainConfig
-    model_path: Path
-    drawings: Any = None            # (canvases, labels) to learn from as well, or None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Still getting ready: what the process is doing."""
-    job_id: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Began:
-    """Data and TensorFlow are ready; the first epoch starts."""
-    job_id: str
-    images: int                     # images in each epoch
-    base_images: int                # of which MNIST's training set
-
-
-@dataclass(frozen=True)
-class Epoch:
-    job_id: str
-    epoch: int                      # epochs finished
-    logs: dict[str, float]
-    seconds: float                  # this epoch's wall time
-
-
-@dataclass(frozen=True)
-class Finished:
-    job_id: str
-    state: JobState                 # DONE, DIVERGED, FAILED or CANCELLED
-    message: str
-    model_path: Path | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Ready:
-    """The job is over (its run recorded): the process waits for the next one."""
-    job_id: str
 
 
 class ProcessGone(Exception):

@@ -13,7 +13,7 @@ import pytest
 import classroom.queue
 from classroom.estimate import Sample, Speed, images_per_epoch
 from classroom.queue import PAUSED, JobState, TrainingQueue, TrainingRefused
-from classroom.training_process import Began, Epoch, Finished, Ready
+from classroom.job import Began, Epoch, Finished, Ready
 from model.config import LESSON, TrainConfig
 
 TIMEOUT = 10.0

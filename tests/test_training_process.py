@@ -14,7 +14,8 @@ import types
 import numpy as np
 import pytest
 
-from classroom.training_process import Finished, Job, JobState, Ready, TrainingProcess
+from classroom.job import Finished, Job, JobState, Ready
+from classroom.training_process import TrainingProcess
 from model.config import TrainConfig
 from model.data import read_npz
 
