@@ -378,3 +378,47 @@ def recognize_all(url: str, samples: Sequence[dict], tabs: int = 2) -> list[str]
         for part in pool.map(work, [list(range(k, len(samples), tabs)) for k in range(tabs)]):
             guesses.update(part)
     return [guesses[i] for i in range(len(samples))]
+
+
+# -- where a stroke lands (tests/test_canvas_edges_browser.py) ----------------------------------
+# Ink pixels of the drawing within `r` px of a canvas point (x, y).
+INK_NEAR = """(c, [x, y, r]) => {
+    const x0 = Math.max(0, Math.floor(x - r)), y0 = Math.max(0, Math.floor(y - r));
+    const x1 = Math.min(c.width, Math.ceil(x + r) + 1), y1 = Math.min(c.height, Math.ceil(y + r) + 1);
+    const d = c.getContext('2d').getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 127) n++;
+    return n;
+}"""
+# The innermost element at (x, y), through open shadow roots, as tag.class: what a pen there reaches.
+ELEMENT_AT = """([x, y]) => {
+    let el = document.elementFromPoint(x, y);
+    while (el && el.shadowRoot) {
+        const inner = el.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === el) break;
+        el = inner;
+    }
+    if (!el) return 'nothing';
+    const cls = typeof el.className === 'string' ? el.className : el.getAttribute('class') || '';
+    return [el.tagName.toLowerCase(), ...cls.split(/\\s+/).filter(Boolean)].join('.');
+}"""
+
+
+def covered_points(page: DigitPage, points: Sequence[Sequence[float]]) -> dict[tuple, str]:
+    """The canvas points (canvas pixels) where a pen put down would not reach the canvas,
+    each with the element it would reach instead: the hit test `canvas_box` does at the
+    centre, at any points, in one round trip."""
+    box = page.canvas_box()
+    found = page.page.evaluate(f"""points => points.map(p => [({HITS_CANVAS})(p), ({ELEMENT_AT})(p)])""",
+                               [[box["x"] + x, box["y"] + y] for x, y in points])
+    return {tuple(point): element for point, (reaches, element) in zip(points, found) if not reaches}
+
+
+def ink_near(page: DigitPage, point: Sequence[float], radius: float = 3) -> int:
+    """Ink pixels on the canvas's drawing within `radius` px of a canvas point."""
+    return page.page.locator(INK).evaluate(INK_NEAR, [point[0], point[1], radius])
+
+
+def ink(page: DigitPage) -> int:
+    """Ink pixels on the whole drawing."""
+    return page.page.locator(INK).evaluate(INK_PIXELS)
