@@ -84,7 +84,7 @@ class InstructorGate:
         attempts.failures += 1
         wait = min(2.0 ** (attempts.failures - 1), MAX_WAIT_SECONDS)
         attempts.next_allowed = self._clock() + wait
-        return GateAnswer(False, f"That is not the instructor password. The next attempt is possible "
+        return GateAnswer(False, f"That is not the instructor code or password. The next attempt is possible "
                                  f"in {wait:.0f} s.", wait)
 
 

@@ -163,6 +163,7 @@ class TrainingQueue:
                 self._lock.notify_all()
                 return True
             self._cancel.add(job_id)
+            self._jobs[job_id] = replace(job, message="Cancelling: it stops at the end of this epoch.")
         self._process.cancel(job_id)  # the worker says it again if the process was not there yet
         return True
 

@@ -4,11 +4,11 @@ alone until the instructor publishes it, and then every session switches to it.
     python -m pytest -q tests/test_class_browser.py
 
 Student A retrains one epoch of the lesson from the sidebar; A's guesses come from that
-model, B's still from the shipped one. A publishes it (no instructor password is set, so
-the Instructor panel is open); B's next rerun shows the class model, with a toast, and
-gives A's guess for the same drawing. Which model made a guess is checked, not assumed:
-the 28x28 "what the model sees" picture is read back and both models' answers for it
-are computed here, with the same NumPy recognizer the page uses.
+model, B's still from the shipped one. A unlocks the Instructor panel with the server's
+password (B's page still has no panel) and publishes A's model; B's next rerun shows the
+class model, with a toast, and gives A's guess for the same drawing. Which model made a
+guess is checked, not assumed: the 28x28 "what the model sees" picture is read back and
+both models' answers for it are computed here, with the same NumPy recognizer the page uses.
 
 Needs Playwright and Debian's chromium; without them the test skips and says why,
 except with CI=true, where that is a failure. The server is `streamlit run` in a
@@ -32,6 +32,7 @@ SHORT = 30_000              # ms: anything but training
 # model calls a 6; 6 is a "7" it calls a 2. The test checks the disagreement again itself.
 CANDIDATES = (11, 6, 34, 21)
 PUBLISHED_TOAST = "The instructor published a new class model"
+PASSWORD = "class-browser-test"
 
 
 def unavailable(reason: str):
@@ -54,8 +55,8 @@ def browser():
 
 @pytest.fixture
 def server(browser, data_dir, monkeypatch):
-    """A server whose Instructor panel is open: no password in the environment."""
-    monkeypatch.delenv("DIGITS_INSTRUCTOR_PASSWORD", raising=False)
+    """A server whose instructor password is PASSWORD (its environment's)."""
+    monkeypatch.setenv("DIGITS_INSTRUCTOR_PASSWORD", PASSWORD)
     with streamlit_server(data_dir=data_dir) as server:
         yield server
 
@@ -136,9 +137,12 @@ def test_published_model_reaches_the_other_student(browser, server, samples, dat
         assert guess_a != guess_b, "the two students' models disagree here, their guesses must too"
     b.clear()
 
-    # A publishes A's model to the class.
+    # A unlocks the Instructor panel with the password, and publishes A's model to the class.
     a.page.locator("[data-testid=stSidebar]").get_by_text("Instructor", exact=True).click()
-    expect(a.page.get_by_text("No instructor password is set")).to_be_visible(timeout=SHORT)
+    a.page.locator(".st-key-instructor_password input").fill(PASSWORD)
+    a.page.locator(".st-key-instructor_unlock button").click()
+    expect(a.page.locator(".st-key-instructor_panel")).to_be_visible(timeout=SHORT)
+    expect(b.page.locator(".st-key-instructor_panel")).to_have_count(0)
     choice = a.page.locator(".st-key-publish_choice input")    # a combo box: the choice is its value
     if choice.input_value() != "my current model":
         a.page.locator(".st-key-publish_choice button").click()

@@ -61,7 +61,7 @@ def test_a_configured_password_must_match_exactly(attempt):
     g = gate("secret")
     assert not g.generated and g.code is None
     answer = g.check(attempt, Attempts())
-    assert not answer.ok and "not the instructor password" in answer.message
+    assert not answer.ok and "not the instructor code or password" in answer.message
     assert g.check("secret", Attempts()).ok
 
 

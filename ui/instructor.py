@@ -61,11 +61,12 @@ def is_instructor() -> bool:
 def unlock_from_link() -> None:
     """The terminal's ready link carries the code (`?instructor=…`): unlock, then take it out of
     the address bar so it is not left on the projector or in a shared link."""
+    gate = instructor_gate()   # made (and announced, if it made a code) at the first page load
     code = st.query_params.get("instructor")
     if code is None:
         return
     del st.query_params["instructor"]
-    answer = instructor_gate().check(code, _attempts())
+    answer = gate.check(code, _attempts())
     if answer.ok:
         st.session_state.instructor = True
     else:
@@ -131,15 +132,16 @@ def _settings(job: JobStatus) -> str:
 def queue_ui(queue: TrainingQueue, me: str) -> None:
     """Every training on the server, its owner and estimate, each cancellable; pause; budget."""
     st.markdown("**Trainings**")
-    paused = st.toggle("Pause students' trainings", value=queue.paused, key="pause_training",
-                       help="New trainings from students are refused and queued ones wait; yours still run.")
-    if paused != queue.paused:
-        queue.pause(paused)
-    budget = st.number_input("Longest training a student may run (seconds)", min_value=5, max_value=3600,
-                             value=int(queue.budget_seconds), step=5, key="training_budget",
-                             help="Estimated from this server's measured training speed. Yours are not limited.")
-    if budget != queue.budget_seconds:
-        queue.set_budget(budget)
+    # The queue holds the settings, not the widgets: every instructor page (a laptop and the
+    # projector) shows the queue's, and only a change made on a page is written back.
+    st.session_state.pause_training = queue.paused
+    st.session_state.training_budget = int(queue.budget_seconds)
+    st.toggle("Pause students' trainings", key="pause_training",
+              on_change=lambda: queue.pause(st.session_state.pause_training),
+              help="New trainings from students are refused and queued ones wait; yours still run.")
+    st.number_input("Longest training a student may run (seconds)", min_value=5, max_value=3600, step=5,
+                    key="training_budget", on_change=lambda: queue.set_budget(st.session_state.training_budget),
+                    help="Estimated from this server's measured training speed. Yours are not limited.")
     jobs = queue.jobs()
     if not jobs:
         st.caption("No training is running or waiting.")
