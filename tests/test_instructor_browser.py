@@ -142,6 +142,9 @@ def test_the_printed_link_unlocks_and_any_other_browser_gets_only_the_unlock_for
     for key in INSTRUCTOR_ONLY:     # not hidden, not disabled: not on the page at all
         expect(student.locator(f".st-key-{key}")).to_have_count(0)
     assert code not in student.content()
+    # Neither Streamlit's Deploy button nor its developer menu (rerun, clear cache, settings).
+    expect(student.locator("[data-testid=stAppDeployButton]")).to_have_count(0)
+    expect(student.locator("[data-testid=stMainMenu]")).to_have_count(0)
 
     # The code read off the terminal, typed into the form, unlocks that browser too.
     student.locator(".st-key-instructor_password input").fill(code.lower())
