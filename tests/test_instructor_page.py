@@ -36,7 +36,7 @@ SERVE_CODE = "K7QF-M2XR-9HTD"      # as `python -m classroom.serve` hands it to 
 # Every key of the instructor's panel, and the key prefixes of its per-item widgets.
 INSTRUCTOR_KEYS = {"instructor_panel", "publish", "publish_choice", "unpublish", "pause_training",
                    "training_budget", "queue_table", "drawings_digit", "drawings_right", "delete_drawings",
-                   "export_drawings", "finetune"}
+                   "export_drawings", "finetune", "show_join"}
 INSTRUCTOR_PREFIXES = ("cancel_job_", "del_")
 UNLOCK_SECONDS = 1.1        # a session's wait after its first wrong attempt is 1 s
 SETTLE_SECONDS = 10.0       # for the queue's worker thread to take a job or a cancel

@@ -16,6 +16,7 @@ from classroom import class_model, feedback, paths, runs
 from classroom.instructor import Attempts, InstructorGate, announcement
 from classroom.queue import JobStatus, TrainingQueue
 from model.pictures import enlarge
+from ui.join import join_ui
 from model.store import ModelFileError
 
 
@@ -205,6 +206,7 @@ def instructor_ui(own_model: str | None, queue: TrainingQueue, me: str,
             unlock_ui()
             return
         with st.container(key="instructor_panel"):
+            join_ui(server_url())
             publish_ui(own_model)
             st.divider()
             queue_ui(queue, me)
