@@ -55,6 +55,8 @@ def guess_mnist(recognizer: Recognizer, images: np.ndarray) -> np.ndarray:
 
 
 def guess_canvases(recognizer: Recognizer, images: np.ndarray) -> np.ndarray:
+    """Each drawing's guess through the page's own path; -1 (wrong) when there is none: an
+    empty canvas, or a drawing the recognizer rejects as not a digit."""
     return np.array([-1 if (d := recognizer.predict(im).digit) is None else d for im in images], int)
 
 

@@ -3,7 +3,8 @@
 The recognizer runs the saved softmax weights with NumPy (one 784x10 product), so a
 drawing is recognized in well under a millisecond and without TensorFlow, which takes
 seconds to import. It feeds the model exactly as it was trained: the preprocessing
-options come from the model file's own metadata.
+options come from the model file's own metadata. Before guessing, it looks at the ink
+(`model.ink`): a tap, a scribble or a full canvas gets a reason instead of a digit.
 """
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ import numpy as np
 
 from .config import TrainConfig
 from .preprocess import Pipeline, to_mnist_format
-from . import store
+from . import ink, store
 
 
 @dataclass(frozen=True)
 class Prediction:
-    digit: int | None                 # None: nothing drawn
-    probabilities: np.ndarray         # (10,) float, sums to 1 (all zeros when nothing drawn)
-    input: np.ndarray | None          # the 28x28 float32 the model saw
+    digit: int | None                 # None: nothing drawn, or not a digit (see `rejected`)
+    probabilities: np.ndarray         # (10,) float, sums to 1 (all zeros when there is no guess)
+    input: np.ndarray | None          # the 28x28 float32 the model saw (or would have seen)
+    rejected: str | None = None       # why there is no guess: "empty", "too_little_ink" or
+                                      # "not_a_digit" (model.ink); None for a real guess
 
     @property
     def confidence(self) -> float:
@@ -46,6 +49,7 @@ class Recognizer:
     bias: np.ndarray                  # (10,) float32
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    check_ink: bool = True            # False: guess whatever is drawn (bench/rejection.py compares)
 
     # Read from the metadata once: every drawing would otherwise re-validate the whole config.
     @cached_property
@@ -63,9 +67,15 @@ class Recognizer:
 
     def predict(self, image: np.ndarray) -> Prediction:
         """A canvas (H x W x 4 RGBA, or H x W grayscale, white on black) -> Prediction."""
-        x = to_mnist_format(image, self.pipeline)
+        gray = ink.canvas_gray(image)
+        # A uint8 canvas's gray is exactly what the conversion reads: convert it only once.
+        # Other arrays keep their own float conversion, unrounded.
+        x = to_mnist_format(gray if np.asarray(image).dtype == np.uint8 else image, self.pipeline)
         if x is None:
-            return Prediction(None, np.zeros(10), None)
+            return Prediction(None, np.zeros(10), None, ink.EMPTY)
+        rejected = ink.rejection(gray) if self.check_ink else None
+        if rejected is not None:
+            return Prediction(None, np.zeros(10), x, rejected)
         p = self.probabilities(x[None])[0].astype(np.float64)
         return Prediction(int(p.argmax()), p, x)
 
