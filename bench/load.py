@@ -1,39 +1,43 @@
-"""Classroom load: twenty students draw at once on one server while one of them trains.
+"""Classroom load: how many students one server holds, while one of them trains.
 
+    MNIST_PATH=../shared/data/mnist.npz python bench/load.py --clients 30 [--seconds 60] [--json]
+        [--browsers 2] [--gap 5] [--no-training] [--profile]
     MNIST_PATH=../shared/data/mnist.npz python bench/load.py [--sessions 20] [--seconds 60]
-        [--browser-nice 10] [--no-training]
+        [--browser-nice 10] [--no-training]                 # the browser mode: every student a Chromium
 
 Starts `streamlit run` on a free port with a private DIGITS_DATA_DIR (tests/browser.py),
-then one Chromium with one browser context per student (each its own Streamlit session),
-all driven at once from one asyncio loop. Every student, for `--seconds`: presses Clear
-and waits for the guess to go and a new canvas to come, picks up the pen (0.3-0.8 s),
-draws a digit of ../shared/data/drawn_dev_strokes.json with the mouse (waiting for the
-guess between strokes, as a person pauses), looks at the guess for 1-3 s, and starts
-again. Student 0 first asks for 20 epochs of the lesson and presses Train, so the
-server's training queue imports TensorFlow and fits while everyone draws; when it
-started and finished are read from student 0's training panel.
+through a small wrapper (written to a temporary folder) that runs streamlit_app.py as
+Streamlit would and logs each script run's wall and CPU time (of the page, or of a fragment).
+Here: the command line and what is measured (/proc, the script runs, the report); the
+Chromium students are in bench/load_browsers.py, the protocol ones in bench/protocol_client.py.
 
-A drawing's latency is from the mouse-up of its last stroke to its new guess on the
-page; both instants are taken inside Chromium (a mouseup listener; a MutationObserver
-noting when a picture of what the model sees that was not on the page before the pen
-lift sits beside the guess), so the driver's delays do not count; the driver-side time
-is printed too. The first websocket message after the mouse-up splits it into the canvas
-component's part and the rest. No guess within 10 s is a failure (then the bench watches
-20 s more to tell "late" from "never"). A stroke that leaves no ink (the canvas was still
-being set up) is drawn again and counted.
+`--clients N`: N protocol clients (`student` in bench/protocol_client.py: Streamlit's websocket
+protocol, no browser, so the bench's own CPU stays small) each open a session and, for `--seconds`,
+draw a digit of ../shared/data/drawn_dev_strokes.json on average every `--gap` s
+(exponential gaps, seeded; each a different digit): Clear (except before the first), then
+one message per stroke as the canvas sends it (a 280x280 PNG of the strokes so far, its
+fabric JSON), a person's 0.3-0.8 s between strokes. A drawing's latency is from sending its
+last stroke to receiving the guess (the heading in the container with key `guess`); the
+guess must equal what `load_recognizer(shipped model).predict` says offline for the same
+canvas. A drawing the page answers with a message instead of a guess is "rejected"; no
+answer within 30 s is "no_answer". One more protocol session (the trainer) asks for the
+lesson with 20 epochs and presses Train at the start, then polls its training panel as a
+browser does (its `run_every` fragment). `--browsers` real Chromium sessions (bench/
+load_browsers.py, reniced) draw beside them and report their own mouse-up -> guess.
 
-The server runs the page through a small wrapper (written to a temporary folder) that
-executes streamlit_app.py as Streamlit would and logs each script run's wall and CPU
-time. Memory is the server's process tree's VmRSS summed every 0.2 s, and VmHWM at the
-end. Chromium is reniced (`--browser-nice`, default 10): in a classroom the students'
-browsers run on their own machines, not on the server's two cores.
+The last line printed with `--json` is one JSON object: clients, drawings, guessed, correct,
+p50_s, p95_s (send -> guess of the drawings' last strokes), server_cpu_ms_per_guess (the
+server process's own CPU from /proc over the drawing, divided by every guess it gave in that
+time: each stroke of the clients and of the browsers, rejections included, so Clear's
+reruns, the trainer's polling and the image requests are part of a guess's cost),
+rss_peak_mb (the server and its training process, summed VmRSS every 0.2 s), then rejected,
+no_answer, every stroke's p95, Clear's p50, the browsers' drawings and mouse-up -> guess, the
+training's instants (s after the start), the images fetched, and the load average at the start
+and at the end. Before the clock starts, every session has opened and one drawing has warmed
+the server up (not counted).
 
-Prints: drawings, how many got their guess, failures and stuck steps with what the page
-showed, p50/p95 mouse-up -> guess (in-page, driver-side, split into the canvas's part
-and the rest, and by training phase), Clear's round trip, the guesses' agreement with
-the drawn labels (a sanity check), the training's start, end and test accuracy, memory
-(peak, VmHWM, and before/while TensorFlow loads), CPU (server, its event loop, the page's
-code, the browser, the whole machine) and the script runs' rate, wall and CPU time.
+`--profile` looks at every thread of the server every 5 ms and charges the CPU each used
+since (its own CPU clock) to the functions on its stack: where the server's CPU goes.
 
 Targets on this 2-core machine: p95 mouse-up -> guess under 1 s; server memory under 1.5 GB.
 """
@@ -41,117 +45,65 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import random
-import re
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-from browser import (APP, CANVAS, HITS_CANVAS, INK, INK_PIXELS, SEEN_SRC, launch_chromium,  # noqa: E402
-                     load_samples, pen_moves, start_server, stop_server, wait_healthy)
+from browser import APP, load_samples, start_server, stop_server, wait_healthy  # noqa: E402
+import load_browsers as chromium  # noqa: E402
+from load_browsers import GB, TARGET_MEMORY_GB, TRAINING_EPOCHS, Training, percentiles  # noqa: E402
+from protocol_client import (Drawing, ProtocolLog, Sent, Session, clear, draw, orders, prepare,  # noqa: E402
+                             student, trainer)
 
-GUESS_TIMEOUT = 10.0        # s: a drawing whose guess takes longer is a failure
-STEP_TIMEOUT = 30.0         # s: opening the page, Clear
-POLL_MS = 100               # the driver's polls (in-page instants do not depend on them)
-STROKE_TRIES = 3            # a stroke that left no ink (the canvas was not ready) is drawn again
-LATE_WAIT = 20.0            # s: after a failure, how long to watch for a late guess
-TRAINING_GRACE = 240.0      # s: how long to wait after the drawing for the training to finish
-TARGET_P95 = 1.0
-TARGET_MEMORY_GB = 1.5
-GB = 1024 ** 3
-
-# In the page (the canvas component is in a shadow root, not a frame): a mouseup notes the
-# pen lift, the first websocket message after it (the canvas sending its drawing, which
-# asks for a rerun) is noted, and so is every new picture of what the model sees, once the
-# guess is beside it, with the instant it appeared.
-TIMING_JS = """(() => {
-  if (window.top !== window) return;
-  const now = () => performance.timeOrigin + performance.now();
-  window.__seenAt = {};
-  document.addEventListener('mouseup', () => { window.__penUp = now(); window.__sentAfterUp = null; }, true);
-  document.addEventListener('mousedown', (e) => {     // for failures: what the pen landed on
-    const el = e.composedPath()[0];
-    window.__downOn = `${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]} (scrollY ${scrollY})`;
-  }, true);
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    if (window.__penUp && !window.__sentAfterUp) window.__sentAfterUp = now();
-    return send.call(this, data);
-  };
-  const seen = %s;
-  new MutationObserver(() => {
-    if (!document.querySelector('.st-key-guess')) return;
-    const src = seen();
-    if (src && !(src in window.__seenAt)) window.__seenAt[src] = now();
-  }).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-})();""" % SEEN_SRC
-
-# Polled by the driver: the new guess (a picture other than `previous`, with the guess beside it).
-NEW_GUESS_JS = """previous => {
-  const src = (%s)();
-  const guess = document.querySelector('.st-key-guess');
-  if (!guess || !src || src === previous) return null;
-  const at = window.__seenAt[src];      // a picture shown before the pen lift is an old guess
-  if (at != null && window.__penUp != null && at < window.__penUp) return null;
-  return {src, text: guess.innerText.trim(), shown: window.__seenAt[src] ?? null, up: window.__penUp ?? null,
-          sent: window.__sentAfterUp ?? null};
-}""" % SEEN_SRC
-
-
-# The canvas component lives in a shadow root: these look inside.
-ALL_CANVASES = """() => {
-  const all = (root, out) => {
-    root.querySelectorAll('canvas.upper-canvas').forEach(c => out.push(c));
-    root.querySelectorAll('*').forEach(e => e.shadowRoot && all(e.shadowRoot, out));
-    return out;
-  };
-  return all(document, []);
-}"""
-# After Clear: the guess gone, and one canvas, not the one drawn on (marked `used`).
-CLEARED = """() => document.querySelector('.st-key-guess') === null &&
-  (c => c.length === 1 && !c[0].dataset.used)((%s)())""" % ALL_CANVASES
-MORE_INK = """(c, before) => new Promise((done, fail) => {
-  const t0 = performance.now(), count = %s;
-  const check = () => count(c) > before ? done() : performance.now() - t0 > 2000 ? fail('no ink') :
-    setTimeout(check, 50);
-  check();
-})""" % INK_PIXELS
-
+OPEN_TIMEOUT = 120.0        # s: opening a session (the first run imports pandas and friends)
 
 # The page, each script run timed: Streamlit runs this file, which runs streamlit_app.py's
-# code exactly as Streamlit would (with "magic", as `__main__`) and logs the run's wall and
-# CPU time. Fragment-only runs (the training panel's polling) are not in the log.
-TIMED_APP = """import sys, time
-_wall, _cpu = time.perf_counter(), time.thread_time()
-if not hasattr(sys, "_timed_app_code"):
-    from streamlit.runtime.scriptrunner import magic
-    sys.path.insert(0, {repo!r})
-    sys._timed_app_code = compile(magic.add_magic(open({app!r}).read(), {app!r}), {app!r}, "exec")
-_outcome = "ran"
-try:
-    exec(sys._timed_app_code, {{"__name__": "__main__", "__file__": {app!r}}})
-except BaseException as e:
-    _outcome = type(e).__name__     # st.rerun() and interrupted runs end by raising
-    raise
-finally:
-    with open({log!r}, "a") as f:
-        f.write(f"{{time.time():.3f}} {{time.perf_counter() - _wall:.4f}} {{time.thread_time() - _cpu:.4f}} {{_outcome}}\\n")
+# code exactly as Streamlit would (with "magic", as `__main__`). On its first run it wraps
+# Streamlit's ScriptRunner._run_script, so that every later run, of the page or of a
+# fragment alone, logs its wall and thread CPU time (Streamlit's own work around the page's
+# code included: widget states, deltas, their hashes). With --profile, it also starts a
+# thread that samples the server's threads (`start_sampler`).
+TIMED_APP = """import sys, threading, time
+with sys.__dict__.setdefault("_timed_app_lock", threading.Lock()):   # sessions open at once
+    if not hasattr(sys, "_timed_app_code"):
+        from streamlit.runtime.scriptrunner import magic, script_runner
+        sys.path.insert(0, {repo!r})
+
+        def _timed_run(self, rerun_data, _run=script_runner.ScriptRunner._run_script):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return _run(self, rerun_data)
+            finally:
+                kind = "fragment" if rerun_data.fragment_id_queue else "page"
+                with open({log!r}, "a") as f:
+                    f.write(f"{{time.time():.3f}} {{time.perf_counter() - wall:.4f}} {{time.thread_time() - cpu:.4f}} {{kind}}\\n")
+        script_runner.ScriptRunner._run_script = _timed_run
+        if {profile!r}:
+            sys.path.insert(0, {bench!r})
+            import load
+            load.start_sampler({profile!r})
+        sys._timed_app_code = compile(magic.add_magic(open({app!r}).read(), {app!r}), {app!r}, "exec")
+exec(sys._timed_app_code, {{"__name__": "__main__", "__file__": {app!r}}})
 """
 
 
-def timed_app(folder: Path) -> tuple[Path, Path]:
+def timed_app(folder: Path, profile: str = "") -> tuple[Path, Path]:
     """Writes the timing wrapper into `folder`; returns it and the log it writes."""
     app, log = folder / "timed_app.py", folder / "script_runs.log"
-    app.write_text(TIMED_APP.format(repo=str(APP.parent), app=str(APP), log=str(log)))
+    app.write_text(TIMED_APP.format(repo=str(APP.parent), app=str(APP), log=str(log), profile=profile,
+                                    bench=str(Path(__file__).parent)))
     return app, log
 
 
@@ -160,7 +112,7 @@ class ScriptRun:
     ended: float        # time.time()
     wall: float         # s
     cpu: float          # s of its thread's CPU
-    outcome: str
+    kind: str           # "page" or "fragment"
 
 
 def read_runs(log: Path) -> list[ScriptRun]:
@@ -171,38 +123,44 @@ def read_runs(log: Path) -> list[ScriptRun]:
     return [ScriptRun(float(a), float(b), float(c), d) for a, b, c, d in (line.split() for line in lines)]
 
 
-@dataclass
-class Drawing:
-    student: int
-    label: int
-    released: float                     # perf_counter() at the last mouse-up
-    driver: float | None = None         # s, mouse-up -> guess, seen from the driver
-    in_page: float | None = None        # s, the same inside Chromium
-    sent: float | None = None           # s, mouse-up -> the canvas sends the drawing to the server
-    detail: str = ""                    # for a failure: what the page showed
-    guess: str | None = None
-    error: str = ""
+# -- inside the server (--profile): where its CPU goes ------------------------------------------
+def start_sampler(out: str, every: float = 0.005) -> None:
+    """In the server: a thread that, every `every` s, charges each thread's CPU time since the
+    last look (its own CPU clock) to the thread, its innermost frame and each function on its
+    stack; written to `out` as JSON every second."""
+    import collections
 
+    def where(code) -> str:
+        return f"{Path(code.co_filename).name}:{code.co_name}"
 
-@dataclass
-class Training:
-    clicked: float | None = None
-    started: float | None = None        # the progress bar says "Training…": TensorFlow loaded, fitting
-    finished: float | None = None
-    result: str = ""
-    error: str = ""
-
-
-@dataclass
-class Log:
-    drawings: list[Drawing] = field(default_factory=list)
-    strokes: list[float] = field(default_factory=list)      # in-page latency of every pen lift
-    clears: list[float] = field(default_factory=list)       # s, Clear pressed -> new empty canvas
-    stuck: list[str] = field(default_factory=list)          # steps that got stuck (then a reload)
-    lost_strokes: int = 0                                   # strokes that left no ink, drawn again
-    training: Training = field(default_factory=Training)
-    window: tuple[float, float] = (0.0, 0.0)                # the drawing, in time.time()
-    pages_open: float = 0.0                                 # perf_counter() once every page was open
+    def sample() -> None:
+        me, last, names = threading.get_ident(), {}, {}
+        own, inclusive, threads = collections.Counter(), collections.Counter(), collections.Counter()
+        written = time.monotonic()
+        while True:
+            time.sleep(every)
+            for ident, frame in sys._current_frames().items():
+                try:
+                    cpu = time.clock_gettime(time.pthread_getcpuclockid(ident))
+                except OSError:
+                    continue
+                spent, last[ident] = cpu - last.get(ident, cpu), cpu
+                if ident == me or spent <= 0:
+                    continue
+                if ident not in names:
+                    names.update({t.ident: t.name.split("(")[0].split("-")[0] for t in threading.enumerate()})
+                threads[names.get(ident, "?")] += spent
+                own[where(frame.f_code)] += spent
+                stack = set()
+                while frame is not None:
+                    stack.add(where(frame.f_code))
+                    frame = frame.f_back
+                inclusive.update(dict.fromkeys(stack, spent))
+            if time.monotonic() - written > 1:
+                written = time.monotonic()
+                Path(out).write_text(json.dumps({"threads": threads, "own": own.most_common(40),
+                                                 "inclusive": inclusive.most_common(80)}))
+    threading.Thread(target=sample, name="bench-sampler", daemon=True).start()
 
 
 # -- the server's memory and CPU, from /proc ------------------------------------------------
@@ -267,205 +225,15 @@ class MemorySampler(threading.Thread):
         return max((rss for t, rss in self.samples if start <= t <= end), default=0)
 
 
-def renice_browser(nice: int, server_pid: int) -> None:
-    """Lower Chromium's priority (its zygotes too, so renderers started later inherit it): in a
-    classroom the students' browsers run on their own machines, not on the server's cores."""
-    if nice <= 0:
-        return
-    server = set(process_tree(server_pid))
-    for pid in process_tree(os.getpid()):
-        try:
-            if pid not in server and Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
-                os.setpriority(os.PRIO_PROCESS, pid, nice)
-        except OSError:
-            pass
-
-
-# -- one student ---------------------------------------------------------------------------------
-class NoInk(Exception):
-    """Strokes left no ink: the canvas under the pen was not ready."""
-
-
-async def canvas_box(page) -> dict:
-    """The canvas's place on the screen once it has stopped moving and the pen would reach it."""
-    canvas = page.locator(CANVAS)
-    box = await canvas.bounding_box(timeout=STEP_TIMEOUT * 1000)
-    deadline = time.perf_counter() + STEP_TIMEOUT
-    while time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-        again = await canvas.bounding_box(timeout=STEP_TIMEOUT * 1000)
-        centre = [again["x"] + again["width"] / 2, again["y"] + again["height"] / 2]
-        if again == box and await page.evaluate(HITS_CANVAS, centre):
-            return box
-        box = again
-    raise TimeoutError("the canvas keeps moving or is covered")
-
-
-async def clear(page, log: Log) -> None:
-    """Clear, and wait until the guess is gone and a new empty canvas is in place."""
-    start = time.perf_counter()
-    await page.locator(CANVAS).evaluate("el => el.dataset.used = '1'")
-    await page.locator(".st-key-clear button").click(timeout=STEP_TIMEOUT * 1000)
-    await page.wait_for_function(CLEARED, polling=POLL_MS, timeout=STEP_TIMEOUT * 1000)
-    log.clears.append(time.perf_counter() - start)
-
-
-async def stroke(page, polyline, log: Log) -> float:
-    """One pen stroke; returns perf_counter() at its mouse-up. A stroke that left no ink is
-    drawn again, as a student would (and counted)."""
-    moves = pen_moves(polyline)
-    ink = page.locator(INK)
-    for _ in range(STROKE_TRIES):
-        before = await ink.evaluate(INK_PIXELS)
-        box = await canvas_box(page)
-        await page.mouse.move(box["x"] + moves[0][0], box["y"] + moves[0][1])
-        await page.mouse.down()
-        for x, y in moves[1:]:
-            await page.mouse.move(box["x"] + x, box["y"] + y)
-        await page.mouse.up()
-        released = time.perf_counter()
-        try:
-            await ink.evaluate(MORE_INK, before)
-            return released
-        except Exception:  # noqa: BLE001 - no ink: the canvas was being replaced
-            log.lost_strokes += 1
-    raise NoInk(f"{STROKE_TRIES} strokes in a row left no ink")
-
-
-async def draw(page, student: int, sample: dict, log: Log) -> Drawing:
-    """Each stroke, then its guess (a person pauses between strokes); the drawing's latency
-    is its last stroke's."""
-    previous = await page.evaluate(SEEN_SRC)
-    drawing = Drawing(student, sample["label"], 0.0)
-    strokes = sample["strokes"]
-    for i, polyline in enumerate(strokes):
-        try:
-            drawing.released = await stroke(page, polyline, log)
-        except NoInk as e:
-            drawing.error = str(e)
-            return drawing
-        try:
-            handle = await page.wait_for_function(NEW_GUESS_JS, arg=previous, polling=POLL_MS,
-                                                  timeout=GUESS_TIMEOUT * 1000)
-        except Exception as e:  # noqa: BLE001 - a timeout, or the page went away
-            if "Timeout" not in str(e):
-                drawing.error = str(e).splitlines()[0][:200]
-                return drawing
-            drawing.error = f"no guess within {GUESS_TIMEOUT:.0f} s"
-            drawing.detail = await late_guess(page, previous, drawing.released, f"stroke {i + 1} of {len(strokes)}")
-            return drawing
-        drawing.driver = time.perf_counter() - drawing.released
-        shown = await handle.json_value()
-        previous, drawing.guess = shown["src"], shown["text"]
-        if shown["shown"] is not None and shown["up"] is not None:
-            drawing.in_page = (shown["shown"] - shown["up"]) / 1000
-            if shown["sent"] is not None and shown["sent"] <= shown["shown"]:
-                drawing.sent = (shown["sent"] - shown["up"]) / 1000
-            log.strokes.append(drawing.in_page)
-    return drawing
-
-
-async def late_guess(page, previous: str | None, released: float, stroke: str) -> str:
-    """After a timeout: whether the drawing was sent, and whether its guess comes late or never."""
-    state = await page.evaluate("""() => {
-      const src = (%s)(), at = src && window.__seenAt[src];
-      return {sent: window.__sentAfterUp != null, down: window.__downOn,
-              older: at != null && at < window.__penUp ? (window.__penUp - at) / 1000 : null};
-    }""" % SEEN_SRC)
-    try:
-        await page.wait_for_function(NEW_GUESS_JS, arg=previous, polling=200, timeout=LATE_WAIT * 1000)
-        late = f"the guess came {time.perf_counter() - released:.1f} s after the mouse-up"
-    except Exception:  # noqa: BLE001
-        late = f"still no new guess {time.perf_counter() - released:.0f} s after the mouse-up"
-    return (f"{stroke}; the pen went down on {state['down']}; "
-            f"drawing sent to the server: {'yes' if state['sent'] else 'no'}; "
-            + (f"the page shows the guess of a drawing first shown {state['older']:.1f} s before this "
-               "pen lift; " if state["older"] is not None else "")
-            + late)
-
-
-async def open_page(browser, url: str):
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    await context.add_init_script(TIMING_JS)
-    page = await context.new_page()
-    await page.goto(url, timeout=120_000)
-    await page.wait_for_selector(CANVAS, timeout=120_000)
-    return page
-
-
-async def student(page, url: str, n: int, samples: list[dict], t0: float, deadline: float, log: Log) -> None:
-    rng = random.Random(n)
-    await asyncio.sleep(rng.uniform(0, 3))          # a class does not start in step
-    order = rng.sample(range(len(samples)), len(samples))
-    drawn = 0
-    while time.perf_counter() < deadline:
-        try:
-            if drawn:
-                await clear(page, log)
-                await asyncio.sleep(rng.uniform(0.3, 0.8))  # picks up the pen
-            sample = samples[order[drawn % len(order)]]
-            drawn += 1
-            log.drawings.append(await draw(page, n, sample, log))
-            await asyncio.sleep(rng.uniform(1, 3))      # looks at the guess
-        except Exception as e:  # noqa: BLE001 - Clear or the canvas stuck: this student reloads
-            log.stuck.append(f"student {n} at {time.perf_counter() - t0:.0f} s: "
-                             + str(e).splitlines()[0][:160])
-            if n == 0:      # the trainer: a reload would close its session, and the queue drops its job
-                continue
-            try:
-                await page.goto(url, timeout=STEP_TIMEOUT * 1000)
-                await page.wait_for_selector(CANVAS, timeout=STEP_TIMEOUT * 1000)
-            except Exception as e2:  # noqa: BLE001
-                log.stuck.append(f"student {n}: reload failed: " + str(e2).splitlines()[0][:160])
-            drawn = 0
-
-
-TRAINING_EPOCHS = 20
-
-
-async def press_train(page, training: Training, t0: float) -> None:
-    """Student 0 asks for 20 epochs of the lesson and presses Train (before drawing, so the
-    panel that appears does not move the canvas under the pen)."""
-    epochs = page.locator(".st-key-epochs input")
-    await epochs.fill(str(TRAINING_EPOCHS))
-    await epochs.press("Enter")
-    await page.wait_for_function(f"() => document.querySelector('.st-key-epochs input')?.value === "
-                                 f"'{TRAINING_EPOCHS}'", timeout=STEP_TIMEOUT * 1000)
-    await page.locator(".st-key-train button").click()
-    training.clicked = time.perf_counter() - t0
-    await page.locator("[data-testid=stProgress]").first.wait_for(timeout=STEP_TIMEOUT * 1000)
-
-
-async def watch_training(page, training: Training, t0: float) -> None:
-    """When the fitting starts (the progress bar says "Training…", TensorFlow and the data
-    are loaded) and when the panel shows the result, or the reason there is none."""
-    result = page.locator(".st-key-training_result")
-    ended = result.or_(page.get_by_text("Training failed")).or_(page.get_by_text("Training diverged")) \
-                  .or_(page.get_by_text("Cancelled"))
-    fitting = page.locator("[data-testid=stProgress]").filter(has_text="Training")
-    try:
-        await fitting.or_(ended).first.wait_for(timeout=0)
-        if not await ended.count():
-            training.started = time.perf_counter() - t0
-            await ended.first.wait_for(timeout=0)
-        if await result.count():
-            training.finished = time.perf_counter() - t0
-            training.result = (await result.inner_text()).strip()
-        else:
-            training.error = (await ended.first.inner_text()).strip()[:200]
-    except Exception as e:  # noqa: BLE001 - the page went away
-        training.error = str(e).splitlines()[0][:200]
-
-
-# -- the run -------------------------------------------------------------------------------------
 @dataclass
 class Cpu:
     """CPU used over the drawing, in cores: the server's process tree, this driver with its
     Chromium, and the whole machine's busy fraction (other people's processes included)."""
     server: float = 0.0
-    server_loop: float = 0.0    # the server's main thread: Tornado's event loop (websockets, media files)
+    server_loop: float = 0.0    # the server's main thread: the event loop (websockets, media files)
     browser: float = 0.0
     machine: float = 0.0
+    server_own: float = 0.0     # the server process alone (not its training process)
 
 
 def cpu_snapshot(server_pid: int) -> tuple[float, ...]:
@@ -473,184 +241,224 @@ def cpu_snapshot(server_pid: int) -> tuple[float, ...]:
     loop = cpu_seconds([f"{server_pid}/task/{server_pid}"])
     mine = cpu_seconds(process_tree(os.getpid())) - server     # the server is our child too
     busy, total = machine_busy()
-    return time.perf_counter(), server, loop, mine, busy, total
+    return time.perf_counter(), server, loop, mine, busy, total, cpu_seconds([server_pid])
 
 
-async def run(sessions: int, seconds: float, url: str, server_pid: int, log: Log,
-              training: bool = True, browser_nice: int = 0) -> tuple[float, float, Cpu]:
-    """Returns the drawing's start (perf_counter), its length in s, and the CPU it used."""
-    from playwright.async_api import async_playwright
-    samples = load_samples()
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        renice_browser(browser_nice, server_pid)
-        pages = await asyncio.gather(*(open_page(browser, url) for _ in range(sessions)))
-        renice_browser(browser_nice, server_pid)
-        log.pages_open = time.perf_counter()
-        before = cpu_snapshot(server_pid)
-        t0 = before[0]
-        start = time.time()
-        if training:
-            await press_train(pages[0], log.training, t0)
-        trainer = asyncio.create_task(watch_training(pages[0], log.training, t0) if training else asyncio.sleep(0))
-        await asyncio.gather(*(student(page, url, n, samples, t0, t0 + seconds, log)
-                               for n, page in enumerate(pages)))
-        after = cpu_snapshot(server_pid)
-        log.window = (start, time.time())
-        wall = after[0] - before[0]
-        cpu = Cpu(*((a - b) / wall for a, b in zip(after[1:4], before[1:4])),
-                  (after[4] - before[4]) / max(1, after[5] - before[5]))
-        try:
-            await asyncio.wait_for(trainer, TRAINING_GRACE)
-        except asyncio.TimeoutError:
-            log.training.error = f"not finished {TRAINING_GRACE:.0f} s after the drawing ended"
-        await browser.close()
-    return t0, wall, cpu
+def cpu_between(before: tuple, after: tuple) -> tuple[Cpu, float]:
+    """The CPU used between two snapshots, in cores, and the seconds between them."""
+    wall = after[0] - before[0]
+    d = [(a - b) / wall for a, b in zip(after[1:], before[1:])]
+    return Cpu(d[0], d[1], d[2], (after[4] - before[4]) / max(1, after[5] - before[5]), d[5]), wall
 
 
-def percentiles(values: list[float]) -> str:
-    if not values:
-        return "-"
-    p50, p95 = np.percentile(values, [50, 95])
-    return f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(values) * 1000:.0f} ms (n={len(values)})"
+def other_pids(server_pid: int):
+    """This process's tree without the server's: where Chromium is, for renicing."""
+    return lambda: sorted(set(process_tree(os.getpid())) - set(process_tree(server_pid)))
 
 
-def report(log: Log, seconds: float, t0: float, drawing_ended: float, cpu: Cpu, memory: MemorySampler,
-           hwm: int) -> None:
-    done = [d for d in log.drawings if d.guess is not None and not d.error]
-    failed = [d for d in log.drawings if d.error]
-    t = log.training
-    timed = [d for d in done if d.in_page is not None]
+async def run_clients(args, url: str, server_pid: int, samples: list[dict], ready: dict[int, Drawing],
+                      plan: list[list[int]]):
+    """The protocol clients, the trainer and the Chromium students at once; returns their logs and
+    the CPU over the drawing."""
+    log, blog, training = ProtocolLog(), chromium.Log(), Training()
+    sessions = [Session(url) for _ in range(args.clients + 1)]
+    await asyncio.gather(*(s.open(OPEN_TIMEOUT) for s in sessions))
+    if sessions[0].last.widget("canvas-") is None:      # the page is broken: say how, not where it fails
+        shown = [e.proto.message for e in sessions[0].last.of_kind("exception")]
+        raise RuntimeError(f"the page shows no canvas; its exceptions: {shown}")
+    log.sessions = sessions[1:]
+    # One drawing before the clock starts, not counted: a server's first guess imports the
+    # chart and picture code (once per server; a class's server is warm after a minute).
+    canvas, warm = sessions[0].last.widget("canvas-"), ProtocolLog()
+    await draw(sessions[0], canvas, next(iter(ready.values())), random.Random(0), Sent(-1, -1, None), warm)
+    await clear(sessions[0], canvas, warm)
+    async with (chromium.chromium_pages(url, args.browsers, args.browser_nice, other_pids(server_pid))
+                if args.browsers else contextlib.nullcontext([])) as pages:
+        before, start, log.load_at_start = cpu_snapshot(server_pid), time.time(), os.getloadavg()
+        t0, stop = before[0], asyncio.Event()
+        deadline = t0 + args.seconds
+        watching = asyncio.create_task(trainer(sessions[0], training, TRAINING_EPOCHS, t0, stop)) \
+            if not args.no_training else None
+        await asyncio.gather(
+            *(student(n, s, plan[n], ready, args.gap, args.seed, t0, deadline, log)
+              for n, s in enumerate(log.sessions)),
+            *(chromium.student(page, url, 100 + n, samples, t0, deadline, blog) for n, page in enumerate(pages)))
+        after, end = cpu_snapshot(server_pid), time.time()
+        stop.set()
+        if watching is not None:
+            await watching
+    cpu, wall = cpu_between(before, after)
+    await asyncio.gather(*(s.close() for s in sessions))
+    return log, blog, training, cpu, wall, (start, end)
 
-    def during(d: Drawing, start, end) -> bool:     # its last mouse-up in [start, end) s after t0
-        end = end if end is not None else float("inf")
-        return start is not None and start <= d.released - t0 < end
 
-    def phase(start, end) -> list[float]:
-        return [d.in_page for d in timed if during(d, start, end)]
-    in_page = [d.in_page for d in timed]
-    # The target counts a drawing with no guess as slower than any guess.
-    p95 = np.percentile(in_page + [1e9] * len(failed), 95) if in_page or failed else float("nan")
-    print(f"\n{len({d.student for d in log.drawings})} students drawing for {drawing_ended:.0f} s "
-          f"(asked {seconds:.0f} s), one Chromium, one context each")
-    print(f"drawings: {len(log.drawings)}; got their guess: {len(done)}; no guess within "
-          f"{GUESS_TIMEOUT:.0f} s or no ink: {len(failed)}; stuck steps (page reloaded): {len(log.stuck)}")
-    for line in log.stuck[:8]:
+def summary(args, log: ProtocolLog, blog: chromium.Log, training: Training, cpu: Cpu, wall: float,
+            peak: int) -> dict:
+    guessed = [s for s in log.sent if s.guess is not None]
+    rejected = [s for s in log.sent if s.guess is None and s.rejected and not s.error]
+    latencies = [s.latency for s in guessed]
+    bdone = [d for d in blog.drawings if d.guess is not None and not d.error]
+    answers = log.answers + len(blog.strokes)
+    p = lambda values, q: round(float(np.percentile(values, q)), 3) if values else None  # noqa: E731
+    return {
+        "clients": args.clients, "drawings": len(log.sent), "guessed": len(guessed),
+        "correct": sum(s.guess == str(s.expected) for s in guessed),
+        "p50_s": p(latencies, 50), "p95_s": p(latencies, 95),
+        "server_cpu_ms_per_guess": round(cpu.server_own * wall * 1000 / answers, 1) if answers else None,
+        "rss_peak_mb": round(peak / 2 ** 20),
+        "rejected": len(rejected), "no_answer": sum(bool(s.error) for s in log.sent),
+        "seconds": round(wall, 1), "guesses_served": answers,
+        "server_cores": round(cpu.server_own, 2), "strokes_p95_s": p(log.strokes, 95),
+        "clear_p50_s": p(log.clears, 50),
+        "browsers": {"sessions": args.browsers, "drawings": len(blog.drawings), "guessed": len(bdone),
+                     "p50_s": p([d.in_page for d in bdone if d.in_page is not None], 50),
+                     "p95_s": p([d.in_page for d in bdone if d.in_page is not None], 95)},
+        "training": {"clicked_s": _r(training.clicked), "fitting_s": _r(training.started),
+                     "finished_s": _r(training.finished), "error": training.error},
+        "ref_misses": sum(s.ref_misses for s in log.sessions),
+        "media_fetched": sum(s.media.fetched for s in log.sessions if s.media),
+        "media_failed": sum(s.media.failed for s in log.sessions if s.media),
+        "load_average_start": [round(x, 2) for x in log.load_at_start],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def report_clients(out: dict, log: ProtocolLog, blog: chromium.Log, training: Training, cpu: Cpu) -> None:
+    print(f"\n{out['clients']} protocol clients and {out['browsers']['sessions']} Chromium students drawing "
+          f"for {out['seconds']:.0f} s; " + ("nobody trains" if training.clicked is None and not training.error
+                                             else f"one training of {TRAINING_EPOCHS} epochs"))
+    print(f"protocol drawings: {out['drawings']}; guessed {out['guessed']}, of which equal to the offline "
+          f"recognizer's {out['correct']}; rejected {out['rejected']}; no answer {out['no_answer']}")
+    for s in [s for s in log.sent if s.error or s.rejected or (s.guess is not None and s.guess != str(s.expected))][:8]:
+        print(f"  client {s.client}, sample {s.sample}: expected {s.expected}, guess {s.guess}"
+              + (f", shown instead: {s.rejected}" if s.rejected else "") + (f", {s.error}" if s.error else ""))
+    print(f"  last stroke sent -> guess: {percentiles([s.latency for s in log.sent if s.guess is not None])}")
+    print(f"  every stroke sent -> answer: {percentiles(log.strokes)}")
+    print(f"  Clear -> new canvas: {percentiles(log.clears)}")
+    done = [d for d in blog.drawings if d.guess is not None and not d.error]
+    print(f"Chromium students: {len(blog.drawings)} drawings, {len(done)} guessed; mouse-up -> guess "
+          f"{percentiles([d.in_page for d in done if d.in_page is not None])}")
+    for line in blog.stuck[:4]:
         print(f"  stuck: {line}")
-    print(f"strokes that left no ink (the canvas was not ready yet) and were drawn again: {log.lost_strokes}")
-    for d in failed[:10]:
-        print(f"  failure, student {d.student}: {d.error}" + (f" ({d.detail})" if d.detail else ""))
-    print(f"mouse-up -> new guess, in the page:  {percentiles(in_page)}  "
-          f"[target p95 < {TARGET_P95:g} s, failures counted as slowest: {'met' if p95 < TARGET_P95 else 'NOT met'}]")
-    print(f"mouse-up -> new guess, driver-side:  {percentiles([d.driver for d in done])}")
-    print(f"  mouse-up -> drawing sent (the canvas component waits 200 ms, then a PNG): "
-          f"{percentiles([d.sent for d in timed if d.sent is not None])}")
-    print(f"  drawing sent -> guess shown (server, transfer, rendering): "
-          f"{percentiles([d.in_page - d.sent for d in timed if d.sent is not None])}")
-    if t.clicked is not None:
-        print(f"  while TensorFlow and MNIST load:   {percentiles(phase(t.clicked, t.started or t.finished))}")
-        print(f"  while the model is fitted:         {percentiles(phase(t.started, t.finished))}")
-        print(f"  with no training:                  "
-              f"{percentiles([d.in_page for d in timed if not during(d, t.clicked, t.finished)])}")
-    print(f"every pen lift (multi-stroke digits too): {percentiles(log.strokes)}")
-    print(f"Clear -> empty canvas (a rerun):     {percentiles(log.clears)}")
-    right = sum(d.guess == str(d.label) for d in done)
-    print(f"guesses equal to the drawn label:    {right / max(1, len(done)):.0%} of {len(done)}")
-    when = lambda s: "-" if s is None else f"{s:.1f} s"  # noqa: E731
-    accuracy = re.search(r"test accuracy\s*\**([\d.]+%)", t.result)
-    if t.clicked is None:
-        print("training: none (--no-training)")
-    else:
-        print(f"training ({TRAINING_EPOCHS} epochs of the lesson): Train pressed at {when(t.clicked)}, fitting from "
-              f"{when(t.started)}, finished at {when(t.finished)} (drawing ended at {drawing_ended:.1f} s); "
-              f"finished: {'yes' if t.finished is not None else 'no'}; test accuracy "
-              f"{accuracy.group(1) if accuracy else '-'}" + (f"; error: {t.error}" if t.error else ""))
-    peak = memory.peak()
-    print(f"server memory: peak RSS {peak / GB:.2f} GB (process tree, every 0.2 s, until it stopped), "
-          f"VmHWM {hwm / GB:.2f} GB [target < {TARGET_MEMORY_GB:g} GB: "
-          f"{'met' if max(peak, hwm) < TARGET_MEMORY_GB * GB else 'NOT met'}]")
-    fitting = t0 + t.started if t.started is not None else float("inf")
-    print(f"  every page open, before Train: {memory.peak(0, t0) / GB:.2f} GB; "
-          f"until the fitting began (TensorFlow and MNIST loaded): {memory.peak(0, fitting) / GB:.2f} GB; "
-          f"during the drawing: {memory.peak(t0, t0 + drawing_ended) / GB:.2f} GB")
-    print(f"CPU over the drawing: server {cpu.server:.2f} cores (its event loop thread {cpu.server_loop:.2f}), "
-          f"this driver + Chromium "
-          f"{cpu.browser:.2f} cores, whole machine {cpu.machine:.0%} busy of {os.cpu_count()} cores "
-          f"(other people's processes included); load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"training: Train at {out['training']['clicked_s']} s, fitting from {out['training']['fitting_s']} s, "
+          f"finished at {out['training']['finished_s']} s {training.result[:80]}"
+          + (f"; {training.error}" if training.error else ""))
+    print(f"server: {cpu.server_own:.2f} cores (its event loop thread {cpu.server_loop:.2f}; with the training "
+          f"process {cpu.server:.2f}), {out['server_cpu_ms_per_guess']} ms of CPU per guess "
+          f"({out['guesses_served']} guesses); this bench with Chromium {cpu.browser:.2f} cores; machine "
+          f"{cpu.machine:.0%} busy; load average {os.getloadavg()[0]:.1f}")
+    print(f"memory: peak {out['rss_peak_mb']} MB (server and training process) "
+          f"[target < {TARGET_MEMORY_GB:g} GB: {'met' if out['rss_peak_mb'] * 2 ** 20 < TARGET_MEMORY_GB * GB else 'NOT met'}]")
 
 
 def report_runs(runs: list[ScriptRun], window: tuple[float, float], cpu: Cpu) -> None:
-    """The page's script runs during the drawing: how many, how long, how much CPU."""
+    """The script runs during the drawing (of the page, of a fragment): how many, how long,
+    how much CPU, and how much of the server's CPU they were."""
     start, end = window
+    length = end - start
     inside = [r for r in runs if start <= r.ended - r.wall and r.ended <= end]
     if not inside:
         print("script runs: none logged")
         return
-    length = end - start
+    for kind in ("page", "fragment"):
+        these = [r for r in inside if r.kind == kind]
+        if these:
+            print(f"script runs of the {kind}{' alone' if kind == 'fragment' else ''}: {len(these)} "
+                  f"({len(these) / length:.1f}/s); wall {percentiles([r.wall for r in these])}; "
+                  f"CPU {percentiles([r.cpu for r in these])}")
     overlap = sum(min(r.ended, end) - max(r.ended - r.wall, start) for r in runs
                   if r.ended > start and r.ended - r.wall < end)
-    outcomes = {o: sum(r.outcome == o for r in inside) for o in sorted({r.outcome for r in inside})}
-    print(f"script runs of the page during the drawing: {len(inside)} ({len(inside) / length:.1f}/s; "
-          + ", ".join(f"{o}: {n}" for o, n in outcomes.items()) + ")")
-    print(f"  wall time per run: {percentiles([r.wall for r in inside])}")
-    print(f"  CPU time per run:  {percentiles([r.cpu for r in inside])}")
     script = sum(r.cpu for r in inside) / length
-    print(f"  runs in progress at once, on average: {overlap / length:.1f}; the page's code: {script:.2f} cores, "
-          f"the server's event loop: {cpu.server_loop:.2f}, its other threads (script runners around the "
-          f"page's code, training): {max(0.0, cpu.server - cpu.server_loop - script):.2f}")
+    print(f"  runs in progress at once, on average: {overlap / length:.1f}; the runs' threads: {script:.2f} cores "
+          f"of the server's {cpu.server_own:.2f} (its event loop thread {cpu.server_loop:.2f})")
 
 
-def recorded_trainings(data_dir: str, wait: float) -> str:
-    """The server's runs database, read directly: the training's outcome even if the page
-    that asked for it could not show it. A run is recorded a little after the page shows
-    its result (it is scored on the drawn digits first): waits up to `wait` s for one."""
-    from model import runs
-    path = Path(os.environ.get("DIGITS_RUNS_DB") or Path(data_dir) / "runs.sqlite")
-    deadline = time.perf_counter() + wait
-    while True:
-        try:
-            recorded = runs.list_runs(path) if path.exists() else []
-        except runs.RunsError as e:
-            return str(e)
-        if recorded or time.perf_counter() > deadline:
-            break
-        time.sleep(1)
-    return "; ".join(f"{r.config.epochs} epochs, test accuracy {r.test_accuracy:.2%}" for r in recorded) or "none"
+def report_profile(path: Path, top: int = 20) -> None:
+    try:
+        seen = json.loads(path.read_text())
+    except (OSError, ValueError):
+        print("profile: none written")
+        return
+    total = sum(seen["threads"].values()) or 1
+    print(f"where the server's CPU went ({total:.1f} s of CPU, charged to the stack every 5 ms), by thread: "
+          + ", ".join(f"{name} {n / total:.0%}" for name, n in sorted(seen["threads"].items(), key=lambda x: -x[1])))
+    print("  innermost function:  " + "; ".join(f"{w} {n / total:.1%}" for w, n in seen["own"][:top]))
+    print("  on the stack:        " + "; ".join(f"{w} {n / total:.0%}" for w, n in seen["inclusive"][:top * 3]))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sessions", type=int, default=20, help="students, each a browser context")
+    parser.add_argument("--clients", type=int, default=0, help="protocol clients (no browser); 0: the browser mode")
+    parser.add_argument("--sessions", type=int, default=20, help="browser mode: students, each a browser context")
+    parser.add_argument("--browsers", type=int, default=2, help="with --clients: Chromium students beside them")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long they draw")
+    parser.add_argument("--gap", type=float, default=5.0, help="with --clients: mean seconds between drawings")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="with --clients: a JSON object as the last line")
+    parser.add_argument("--profile", action="store_true", help="sample the server's threads every 5 ms")
     parser.add_argument("--browser-nice", type=int, default=10,
                         help="nice value for Chromium, so the simulated students' browsers yield "
                              "the CPU to the server (0: same priority)")
     parser.add_argument("--no-training", action="store_true",
                         help="nobody trains: the drawing's cost alone, for comparison")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
+    samples = ready = plan = None
+    if args.clients:
+        from model import store
+        from model.recognizer import load_recognizer
+        samples = load_samples()
+        plan = orders(args.clients, args.seconds, args.gap, args.seed, len(samples))
+        ready = prepare(samples, [i for order in plan for i in order], load_recognizer(store.SHIPPED))
     with tempfile.TemporaryDirectory(prefix="digits-load-") as data_dir, \
             tempfile.TemporaryDirectory(prefix="digits-load-app-") as app_dir:
-        app, runs_log = timed_app(Path(app_dir))
+        profile = Path(app_dir) / "profile.json" if args.profile else None
+        app, runs_log = timed_app(Path(app_dir), str(profile or ""))
         server = start_server(app, data_dir=data_dir)
-        sampler = MemorySampler(server.process.pid)
+        pid = server.process.pid
+        sampler = MemorySampler(pid)
         sampler.start()
         try:
             wait_healthy(server)
-            log = Log()
-            t0, drawing_ended, cpu = asyncio.run(run(args.sessions, args.seconds, server.url,
-                                                     server.process.pid, log, not args.no_training,
-                                                     args.browser_nice))
-            hwm = sum(status_kb(p, "VmHWM") for p in process_tree(server.process.pid)) * 1024
+            if args.clients:
+                log, blog, training, cpu, wall, window = asyncio.run(
+                    run_clients(args, server.url, pid, samples, ready, plan))
+            else:
+                blog = chromium.Log()
+                t0, wall, cpu = asyncio.run(chromium.run(args, server.url, blog, lambda: cpu_snapshot(pid),
+                                                         cpu_between, other_pids(pid)))
+                window = blog.window
+                hwm = sum(status_kb(p, "VmHWM") for p in process_tree(pid)) * 1024
+                trainings = chromium.recorded_trainings(data_dir, 30 if blog.training.finished is not None else 0)
             runs = read_runs(runs_log)
-            trainings = recorded_trainings(data_dir, 30 if log.training.finished is not None else 0)
+            if profile is not None:
+                time.sleep(1.2)         # its last write
+                report_profile(profile)
         finally:
             sampler.done.set()
             sampler.join()
+            leftovers = process_tree(pid)[1:]
             stop_server(server)
-    report(log, args.seconds, t0, drawing_ended, cpu, sampler, hwm)
-    report_runs(runs, log.window, cpu)
-    print(f"trainings in the server's runs database at the end: {trainings}")
+            for child in leftovers:     # a training process still fitting when the server stopped
+                try:
+                    os.kill(child, 9)
+                except OSError:
+                    pass
+    if not args.clients:
+        chromium.report(blog, args.seconds, t0, wall, cpu, sampler, hwm)
+        report_runs(runs, window, cpu)
+        print(f"trainings in the server's runs database at the end: {trainings}")
+        return None
+    out = summary(args, log, blog, training, cpu, wall, sampler.peak())
+    report_clients(out, log, blog, training, cpu)
+    report_runs(runs, window, cpu)
+    if args.json:
+        print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
