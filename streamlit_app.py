@@ -23,6 +23,7 @@ from model.recognizer import Prediction, Recognizer, load_recognizer
 from ui.canvas import canvas_ui, upload_ui
 from ui.charts import history_frames, probability_spec
 from ui.feedback import feedback_ui
+from ui.i18n import language, language_ui, say, settings_text, t, words
 from ui.instructor import instructor_ui, is_instructor, unlock_from_link
 from ui.teaching import teaching_ui
 
@@ -86,17 +87,20 @@ def apply_preset() -> None:
 
 
 def config_widget(f) -> object:
-    """One widget for one config field, from its metadata: label, help. Numbers take whatever
-    is typed (no min/max on the widget, which would keep the old value and train with it):
-    the config checks the bounds, and an out-of-range value disables Train and says why."""
+    """One widget for one config field: its words from the catalog, its bounds from the config.
+    Numbers take whatever is typed (no min/max on the widget, which would keep the old value
+    and train with it): the config checks the bounds, and an out-of-range value disables
+    Train and says why."""
     meta = f.metadata
-    label, help_ = meta["label"], meta["help"]
+    label, help_ = t(f"config.{f.name}.label"), t(f"config.{f.name}.help")
     if meta["choices"]:
-        return st.selectbox(label, meta["choices"], help=help_, key=f.name)
+        return st.selectbox(label, meta["choices"], help=help_, key=f.name,
+                            format_func=words(f"config.{f.name}.{{option}}"))
     if f.type == "bool":
         return st.toggle(label, help=help_, key=f.name)
     if meta["low"] is not None:
-        help_ = f"{help_} From {meta['low']:g} to {meta['high']:g}."
+        low, high = f"{meta['low']:g}", f"{meta['high']:g}"
+        help_ = f"{help_} {t('config.range', low=low, high=high)}"
     if f.type == "int":
         return st.number_input(label, step=1, help=help_, key=f.name)
     return st.number_input(label, step=None, format="%g", help=help_, key=f.name)
@@ -108,53 +112,66 @@ BASIC = ("epochs", "batch_size", "learning_rate", "optimizer")
 def sidebar_ui() -> tuple[cfg.TrainConfig | None, bool]:
     """The training settings and whether Train was pressed."""
     with st.sidebar:
-        st.header("Retrain the model")
-        st.radio("Start from", list(cfg.PRESETS), key="preset", on_change=apply_preset, horizontal=True,
-                 help="The classic lesson's settings, or the ones that make the shipped model.")
+        language_ui()
+        st.header(t("sidebar.title"))
+        st.radio(t("sidebar.start_from"), list(cfg.PRESETS), key="preset", on_change=apply_preset,
+                 horizontal=True, help=t("sidebar.start_from_help"),
+                 format_func=words("preset.{option}"))
         fields = {f.name: f for f in cfg.fields()}
         values = {name: config_widget(fields[name]) for name in BASIC}
-        with st.expander("More settings"):
+        with st.expander(t("sidebar.more_settings")):
             values.update({name: config_widget(f) for name, f in fields.items() if name not in BASIC})
         try:
             config = cfg.TrainConfig(**values)
         except cfg.ConfigError as e:
-            st.error(f"{e} Train is off until it is fixed.")
+            st.error(config_error(e))
             config = None
         refusal = None
         if config is not None and not is_instructor():
             refusal = training_queue().refusal(config)
             if refusal:
-                st.warning(refusal)
-        clicked = st.button("Train", key="train", type="primary", disabled=config is None or refusal is not None,
-                            width="stretch")
+                st.warning(say(refusal))
+        clicked = st.button(t("sidebar.train"), key="train", type="primary",
+                            disabled=config is None or refusal is not None, width="stretch")
     return config, clicked
 
 
+def config_error(e: cfg.ConfigError) -> str:
+    """A setting out of bounds, said in the page's language."""
+    bound = ", ".join(e.bound) if isinstance(e.bound, tuple) else f"{e.bound:g}" if e.bound is not None else ""
+    return t(f"config_error.{e.kind}", label=t(f"config.{e.field}.label"), bound=bound) + " " + t("config_error.off")
+
+
 # -- output ------------------------------------------------------------------------------
-def prediction_ui(prediction: Prediction) -> None:
-    if prediction.digit is None:
-        st.info("Draw a digit on the black square: the model's guess appears here as soon as you lift the pen.")
+def prediction_ui(prediction: Prediction, uploaded: bool) -> None:
+    if prediction.digit is None:  # nothing drawn, or not a digit: no guess, whatever the model would say
+        reason = prediction.rejected or "empty"
+        if reason == "empty":
+            st.info(t("guess.empty_upload" if uploaded else "guess.empty"))
+        else:
+            st.warning(t(f"guess.{reason}"))
         return
     seen, guess = st.columns(2)
     with seen:
-        st.image(enlarge(prediction.input), caption="What the model sees (28 × 28)")
+        st.image(enlarge(prediction.input), caption=t("guess.seen"))
     with guess:
-        st.caption("The model's guess")
+        st.caption(t("guess.title"))
         with st.container(key="guess"):
             st.title(str(prediction.digit), anchor=False)
     with st.container(key="prediction"):
         if prediction.confidence < UNSURE_BELOW:
-            st.warning(f"The model is unsure: no digit is clearly ahead "
-                       f"(its best guess, {prediction.digit}, has only {prediction.confidence:.0%}).")
+            st.warning(t("guess.unsure", digit=prediction.digit, confidence=f"{prediction.confidence:.0%}"))
         else:
-            st.markdown(f"Confidence: **{prediction.confidence:.1%}**")
-        st.vega_lite_chart(spec=probability_spec(prediction.probabilities), height=220, width="stretch")
+            st.markdown(t("guess.confidence", confidence=f"{prediction.confidence:.1%}"))
+        st.vega_lite_chart(spec=probability_spec(prediction.probabilities, t("chart.digit"), t("chart.probability")),
+                           height=220, width="stretch")
 
 
 def model_label(recognizer: Recognizer, which: str) -> str:
     meta, c = recognizer.metadata, recognizer.config
-    return (f"Model in use: **{which}** — {c.epochs} epochs, batch {c.batch_size}, {c.optimizer} "
-            f"{c.learning_rate:g}; MNIST test accuracy {meta.get('test_accuracy', float('nan')):.1%}.")
+    return t("model.label", which=which, settings=settings_text(c),
+             accuracy=f"{meta.get('test_accuracy', float('nan')):.1%}")
+
 
 
 def model_in_use() -> tuple[Recognizer, str]:
@@ -163,54 +180,65 @@ def model_in_use() -> tuple[Recognizer, str]:
     if st.session_state.class_version != current.version:
         st.session_state.class_version = current.version
         if st.session_state.model_path is None:
-            st.toast("The instructor published a new class model: your guesses now come from it.")
+            st.toast(t("model.published_toast"))
     own = st.session_state.model_path
     if own is not None:
         try:
             recognizer = recognizer_for(own)
-            return recognizer, f"your model trained {recognizer.metadata.get('trained_at', '')[11:16]} UTC"
+            return recognizer, t("model.yours", time=local_time(recognizer.metadata.get("trained_at", "")))
         except store.ModelFileError as e:
-            st.warning(f"That model cannot be loaded ({e}); back to the class model.")
+            st.warning(t("model.own_unreadable", detail=str(e)))
             st.session_state.model_path = None
     try:
         recognizer = recognizer_for(str(current.path), current.version)
     except store.ModelFileError as e:
         if current.published:  # the class goes on with the shipped model; the file is the instructor's to fix
-            st.warning(f"The published class model cannot be read ({e}); everyone draws with the shipped "
-                       "model until the instructor publishes another.")
-            return recognizer_for(str(store.SHIPPED), "shipped"), "the shipped model"
-        st.error(f"The shipped model cannot be loaded: {e} Reinstall the project, or run "
-                 "`python train.py --preset best --out model/trained/digits.keras`.")
+            st.warning(t("model.class_unreadable", detail=str(e)))
+            return recognizer_for(str(store.SHIPPED), "shipped"), t("model.shipped")
+        st.error(t("model.shipped_unreadable", detail=str(e)))
         st.stop()
-    return recognizer, ("the class model (published by the instructor)" if current.published
-                        else "the shipped model")
+    return recognizer, t("model.class") if current.published else t("model.shipped")
+
+
+def local_time(iso: str) -> str:
+    """A model's UTC time stamp as the viewer's clock shows it (HH:MM)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    try:
+        stamp = dt.datetime.fromisoformat(iso)
+        zone = st.context.timezone
+        return stamp.astimezone(ZoneInfo(zone) if zone else None).strftime("%H:%M")
+    except (ValueError, TypeError, KeyError, OSError):
+        return iso[11:16]
 
 
 def job_ui(job: JobStatus) -> None:
     """The live view of this session's training: queue place, progress, curves, result."""
     if job.state == JobState.QUEUED:
-        st.info(f"Waiting for the trainer: position {job.position} in the queue, "
-                f"about {job.eta_seconds:.0f} s.")
+        if job.note.key == "job.queued":
+            st.info(t("job.waiting", position=job.position, seconds=f"{job.eta_seconds:.0f}"))
+        else:
+            st.info(say(job.note))
     elif not job.state.finished:
-        st.progress(job.fraction, text=f"{job.message} epoch {job.epoch} of {job.config.epochs}")
-    if not job.state.finished and st.button("Cancel training", key="cancel_training"):
+        st.progress(job.fraction, text=t("job.progress", note=say(job.note), epoch=job.epoch,
+                                          epochs=job.config.epochs))
+    if not job.state.finished and st.button(t("job.cancel"), key="cancel_training"):
         training_queue().cancel(job.id)
         st.rerun(scope="fragment")
     if job.history:  # one above the other: the sidebar is narrow
-        loss, acc = history_frames(job.history)
-        st.caption("Loss per epoch")
+        loss, acc = history_frames(job.history, t("chart.train"), t("chart.test"), t("chart.epoch"))
+        st.caption(t("chart.loss_per_epoch"))
         st.line_chart(loss, height=160)
-        st.caption("Accuracy per epoch")
+        st.caption(t("chart.accuracy_per_epoch"))
         st.line_chart(acc, height=160)
     if job.state == JobState.DONE:
         with st.container(key="training_result"):
-            st.success(f"Trained: test accuracy **{job.scores['test_accuracy']:.2%}**, "
-                       f"train accuracy {job.scores['train_accuracy']:.2%}, "
-                       f"in {job.scores['fit_seconds']:.1f} s of training. Your guesses now come from this model.")
+            st.success(t("job.result", test=f"{job.scores['test_accuracy']:.2%}",
+                         train=f"{job.scores['train_accuracy']:.2%}", seconds=f"{job.scores['fit_seconds']:.1f}"))
     elif job.state in (JobState.DIVERGED, JobState.FAILED):
-        st.error(job.message)
+        st.error(say(job.note))
     elif job.state == JobState.CANCELLED:
-        st.warning(job.message)
+        st.warning(say(job.note))
 
 
 def training_panel() -> None:
@@ -232,7 +260,7 @@ def submit_training(config: cfg.TrainConfig, drawings=None) -> None:
         st.session_state.job_id = training_queue().submit(
             config, owner=st.session_state.session_id, drawings=drawings, instructor=is_instructor())
     except TrainingRefused as e:  # paused or over the budget since the sidebar last looked
-        st.sidebar.error(str(e))
+        st.sidebar.error(say(e.note))
 
 
 @st.fragment
@@ -244,18 +272,18 @@ def drawing_ui() -> None:
     # The same elements on every run, so the canvas below keeps its place (and its drawing).
     label, back = st.columns([4, 1], vertical_alignment="center")
     label.markdown(model_label(recognizer, which))
-    if back.button("Back to the class model", key="use_shipped", disabled=st.session_state.model_path is None):
+    if back.button(t("model.back"), key="use_shipped", disabled=st.session_state.model_path is None):
         st.session_state.model_path = None
         st.rerun()
 
     draw, result = st.columns([1, 1.3], gap="large")
     with draw:
-        source = st.radio("Input", ["Draw", "Upload a photo"], horizontal=True, key="source",
-                          label_visibility="collapsed")
-        image = canvas_ui() if source == "Draw" else upload_ui()
+        source = st.radio(t("input.label"), ["draw", "upload"], horizontal=True, key="source",
+                          label_visibility="collapsed", format_func=words("input.{option}"))
+        image = canvas_ui() if source == "draw" else upload_ui()
     with result:
         prediction = recognizer.predict(image) if image is not None else Prediction(None, None, None)
-        prediction_ui(prediction)
+        prediction_ui(prediction, uploaded=source == "upload")
         feedback_ui(image, prediction, which)
 
     chosen = teaching_ui(recognizer, image, prediction)
@@ -268,6 +296,7 @@ def main() -> None:
     st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
     st.markdown(STYLE, unsafe_allow_html=True)
     init_session()
+    language()
     unlock_from_link()
     config, train_clicked = sidebar_ui()
     if train_clicked and config is not None:
@@ -279,7 +308,7 @@ def main() -> None:
     instructor_ui(st.session_state.model_path, training_queue(), st.session_state.session_id,
                   lambda drawings: submit_training(config or cfg.TrainConfig(), drawings))
 
-    st.title("Digit Canvas", anchor=False)
+    st.title(t("page.title"), anchor=False)
     drawing_ui()
 
 

@@ -74,19 +74,9 @@ class Speed:
     def training_seconds(self, config: TrainConfig) -> float:
         return config.epochs * self.epoch_seconds(config)
 
-    def what_fits(self, config: TrainConfig, budget: float) -> str:
-        """A sentence saying which nearby settings would fit in `budget` seconds."""
-        per_epoch = self.epoch_seconds(config)
-        options = []
-        epochs = int(budget // per_epoch)
-        if epochs >= 1:
-            options.append(f"{epochs} epoch{'s' if epochs != 1 else ''} at batch size {config.batch_size}")
-        batch = self.smallest_batch(config, budget)
-        if batch is not None:
-            options.append(f"{config.epochs} epochs at batch size {batch} or more")
-        if not options:
-            return "Even one epoch of these settings takes longer: try a larger batch size."
-        return "These would fit: " + ", or ".join(options) + "."
+    def most_epochs(self, config: TrainConfig, budget: float) -> int:
+        """How many epochs of `config` fit in `budget` seconds (0: not even one)."""
+        return int(budget // self.epoch_seconds(config))
 
     def smallest_batch(self, config: TrainConfig, budget: float) -> int | None:
         """The smallest batch size with which `config.epochs` epochs fit in `budget` seconds."""

@@ -45,7 +45,7 @@ class Attempts:
 @dataclass(frozen=True)
 class GateAnswer:
     ok: bool
-    message: str
+    reason: str             # "unlocked", "wrong" (then `wait_seconds` until the next try), "wait"
     wait_seconds: float = 0.0
 
 
@@ -70,8 +70,7 @@ class InstructorGate:
         now = self._clock()
         if now < attempts.next_allowed:
             wait = attempts.next_allowed - now
-            return GateAnswer(False, f"Too many wrong attempts from this page: wait {wait:.0f} s "
-                                     "before trying again.", wait)
+            return GateAnswer(False, "wait", wait)
         with self._lock:  # take the next server-wide slot; wait for it outside the lock
             slot = max(now, self._next_slot)
             self._next_slot = slot + self._spacing
@@ -80,12 +79,11 @@ class InstructorGate:
         candidate = _normalize(attempt) if self.generated else attempt
         if hmac.compare_digest(_digest(candidate), self._secret):
             attempts.failures, attempts.next_allowed = 0, 0.0
-            return GateAnswer(True, "Instructor controls unlocked.")
+            return GateAnswer(True, "unlocked")
         attempts.failures += 1
         wait = min(2.0 ** (attempts.failures - 1), MAX_WAIT_SECONDS)
         attempts.next_allowed = self._clock() + wait
-        return GateAnswer(False, f"That is not the instructor code or password. The next attempt is possible "
-                                 f"in {wait:.0f} s.", wait)
+        return GateAnswer(False, "wrong", wait)
 
 
 def _normalize(code: str) -> str:

@@ -10,7 +10,17 @@ from typing import Any
 
 from model.config import TrainConfig
 
-CANCELLED = "Cancelled; the model in use did not change."
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the page says to a person, in that person's language: a key of the page's
+    catalogs (`ui/locales/*.toml`, section `job`, `queue` or `gate`) and the values it shows."""
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+CANCELLED = Note("job.cancelled")
 
 
 class JobState(str, Enum):
@@ -56,7 +66,7 @@ class Job:
 class Progress:
     """Still getting ready: what the process is doing."""
     job_id: str
-    message: str
+    note: Note
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ class Epoch:
 class Finished:
     job_id: str
     state: JobState                 # DONE, DIVERGED, FAILED or CANCELLED
-    message: str
+    note: Note
     model_path: Path | None = None
     scores: dict[str, float] = field(default_factory=dict)
 
@@ -99,7 +109,7 @@ class JobStatus:
     state: JobState = JobState.QUEUED
     epoch: int = 0                                  # epochs finished
     history: dict[str, list[float]] = field(default_factory=dict)
-    message: str = ""
+    note: Note = Note("job.queued")
     model_path: Path | None = None
     scores: dict[str, float] = field(default_factory=dict)
     position: int = 0                               # 0: running or finished; n: n-th in the queue

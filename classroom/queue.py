@@ -25,12 +25,16 @@ from model.config import TrainConfig
 from model.data import Mnist, load_mnist
 
 from .estimate import Sample, Speed
-from .job import CANCELLED, Began, Epoch, Finished, Job, JobState, JobStatus, Progress, Ready
+from .job import CANCELLED, Began, Epoch, Finished, Job, JobState, JobStatus, Note, Progress, Ready
 from .training_process import ProcessGone, TrainingProcess
 
 
 class TrainingRefused(Exception):
-    """The queue will not take this training now (paused, over the budget); the message says why."""
+    """The queue will not take this training now (paused, over the budget); `note` says why."""
+
+    def __init__(self, note: Note):
+        super().__init__(note.key)
+        self.note = note
 
 
 FIRST_START_SECONDS = 12.0      # before it was measured: starting the process, TensorFlow, preparing the data
@@ -38,7 +42,7 @@ POLL_SECONDS = 0.5              # how often the worker looks at cancellations an
 CANCEL_GRACE_SECONDS = 60.0     # a cancelled job still running after this (stuck preparing its data,
                                 # or hung): its process is stopped, and the next job starts another
 BUDGET_SECONDS = 60.0           # a student's training may take this long, unless the instructor changes it
-PAUSED = "Your teacher has paused training for now; try again when it is back on."
+PAUSED = Note("queue.paused")
 
 
 def load_configured_mnist() -> Mnist:
@@ -111,22 +115,24 @@ class TrainingQueue:
             self._lock.notify_all()
         return job_id
 
-    def refusal(self, config: TrainConfig) -> str | None:
+    def refusal(self, config: TrainConfig) -> Note | None:
         """Why a student's training with `config` would be refused now, or None."""
         try:
             with self._lock:
                 self._check_allowed(config, self.speed.training_seconds(config))
         except TrainingRefused as e:
-            return str(e)
+            return e.note
         return None
 
     def _check_allowed(self, config: TrainConfig, estimate: float) -> None:
         if self.paused:
             raise TrainingRefused(PAUSED)
         if estimate > self.budget_seconds:
-            raise TrainingRefused(
-                f"This training would take about {estimate:,.0f} s; each student may train for "
-                f"{self.budget_seconds:,.0f} s. {self.speed.what_fits(config, self.budget_seconds)}")
+            raise TrainingRefused(Note("queue.over_budget", {
+                "estimate": estimate, "budget": self.budget_seconds,
+                "fewer_epochs": self.speed.most_epochs(config, self.budget_seconds),
+                "larger_batch": self.speed.smallest_batch(config, self.budget_seconds),
+                "epochs": config.epochs, "batch_size": config.batch_size}))
 
     def status(self, job_id: str) -> JobStatus | None:
         with self._lock:
@@ -158,12 +164,12 @@ class TrainingQueue:
                 return False
             if job_id in self._waiting:
                 self._waiting.remove(job_id)
-                self._jobs[job_id] = replace(job, state=JobState.CANCELLED, message="Cancelled before it started.")
+                self._jobs[job_id] = replace(job, state=JobState.CANCELLED, note=Note("job.cancelled_before_start"))
                 self._drawings.pop(job_id, None)
                 self._lock.notify_all()
                 return True
             self._cancel.add(job_id)
-            self._jobs[job_id] = replace(job, message="Cancelling: it stops at the end of this epoch.")
+            self._jobs[job_id] = replace(job, note=Note("job.cancelling"))
         self._process.cancel(job_id)  # the worker says it again if the process was not there yet
         return True
 
@@ -198,7 +204,7 @@ class TrainingQueue:
             self._closed = True
             for job_id in self._waiting:
                 self._jobs[job_id] = replace(self._jobs[job_id], state=JobState.CANCELLED,
-                                             message="Cancelled: the server is stopping.")
+                                             note=Note("job.server_stopping"))
             self._waiting.clear()
             self._lock.notify_all()
         self._process.close()
@@ -234,14 +240,14 @@ class TrainingQueue:
                 drawings = self._drawings.pop(job_id, None)
                 if not self._alive(job.owner):
                     self._jobs[job_id] = replace(job, state=JobState.CANCELLED,
-                                                 message="Dropped: the session that asked for it has closed.")
+                                                 note=Note("job.dropped"))
                     continue
                 self._running = job_id
-                self._jobs[job_id] = replace(job, state=JobState.STARTING, message="Loading TensorFlow and MNIST…")
+                self._jobs[job_id] = replace(job, state=JobState.STARTING, note=Note("job.loading"))
             try:
                 self._train(job, drawings)
             except Exception as e:  # a worker that dies would leave every later job waiting forever
-                self._fail(job_id, f"Training failed: {e}")
+                self._fail(job_id, Note("job.failed", {"detail": str(e)}))
             with self._lock:
                 self._running = None
                 self._cancel.discard(job_id)
@@ -258,13 +264,13 @@ class TrainingQueue:
         except Exception:
             return True  # when in doubt, keep the student's training
 
-    def _fail(self, job_id: str, message: str) -> None:
+    def _fail(self, job_id: str, note: Note) -> None:
         with self._lock:
             job = self._jobs[job_id]
             if not job.state.finished:   # a saved model stays DONE whatever happens after
                 stopping = self._closed or job_id in self._cancel
                 self._jobs[job_id] = replace(job, state=JobState.CANCELLED if stopping else JobState.FAILED,
-                                             message=CANCELLED if stopping else message)
+                                             note=CANCELLED if stopping else note)
 
     def _train(self, job: JobStatus, drawings) -> None:
         """Hand the job to the training process and follow its reports until it is ready again."""
@@ -291,7 +297,7 @@ class TrainingQueue:
                 if message is not None:
                     self._report(job, message, sent)
         except ProcessGone as e:
-            self._fail(job.id, str(e))
+            self._fail(job.id, e.note)
 
     def _report(self, job: JobStatus, message, sent: float) -> None:
         """One report from the training process, into the job's status."""
@@ -300,9 +306,9 @@ class TrainingQueue:
             if current.state.finished:
                 return
             if isinstance(message, Progress):
-                current = replace(current, message=message.message)
+                current = replace(current, note=message.note)
             elif isinstance(message, Began):
-                current = replace(current, state=JobState.TRAINING, message="Training…")
+                current = replace(current, state=JobState.TRAINING, note=Note("job.training"))
                 self._start_seconds = time.perf_counter() - sent
                 self._images = message.images
                 self.speed.base_images = message.base_images
@@ -311,6 +317,6 @@ class TrainingQueue:
                 current = replace(current, epoch=message.epoch, history=history)
                 self.speed.add(Sample(self._images, job.config.batch_size, 1, message.seconds))
             elif isinstance(message, Finished):
-                current = replace(current, state=message.state, message=message.message,
+                current = replace(current, state=message.state, note=message.note,
                                   model_path=message.model_path, scores=dict(message.scores))
             self._jobs[job.id] = current

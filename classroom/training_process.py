@@ -37,14 +37,18 @@ from model.preprocess import Pipeline
 
 from . import paths
 from .estimate import images_per_epoch
-from .job import CANCELLED, Began, Cancel, Epoch, Finished, Hello, Job, JobState, Progress, Ready
+from .job import CANCELLED, Began, Cancel, Epoch, Finished, Hello, Job, JobState, Note, Progress, Ready
 from .prepared import PreparedCache
 
 NICE = 10                   # added to the training process's niceness: the server's threads come first
 
 
 class ProcessGone(Exception):
-    """The training process stopped while the server waited for it; the message says how."""
+    """The training process stopped while the server waited for it; `note` says how."""
+
+    def __init__(self, note: Note):
+        super().__init__(note.key, note.values)
+        self.note = note
 
 
 # -- the server's side -----------------------------------------------------------------------
@@ -114,7 +118,7 @@ class TrainingProcess:
     def _connection(self) -> Connection:
         conn = self._conn
         if conn is None:
-            raise ProcessGone("The training process was stopped; the model in use did not change.")
+            raise ProcessGone(Note("job.process_stopped"))
         return conn
 
     def _start(self) -> None:
@@ -130,7 +134,7 @@ class TrainingProcess:
         self._process, self._conn = process, conn
         self._send(Hello(list(sys.path), pickle.dumps(self._load_data), self._record_as))
 
-    def _gone(self) -> str:
+    def _gone(self) -> Note:
         process = self._process
         code = None
         if process is not None:
@@ -145,11 +149,10 @@ class TrainingProcess:
             process.kill()
             process.wait()
         if code is not None and code < 0:
-            how = f"killed by {signal.Signals(-code).name}"
+            how = signal.Signals(-code).name
         else:
-            how = f"exit code {code}" if code is not None else "it no longer answers"
-        return (f"The training process stopped unexpectedly ({how}); the model in use did not change. "
-                "Train again to start a new one.")
+            how = f"exit code {code}" if code is not None else "no answer"
+        return Note("job.process_gone", {"how": how})
 
 
 # -- the process's side ------------------------------------------------------------------------
@@ -210,7 +213,7 @@ def serve(conn: Connection) -> None:
             return
         except Exception as e:      # reported; the process stays for the next job
             try:
-                send(Finished(job.id, JobState.FAILED, f"Training failed: {e}"))
+                send(Finished(job.id, JobState.FAILED, Note("job.failed", {"detail": str(e)})))
                 send(Ready(job.id))
             except ServerGone:
                 return
@@ -226,7 +229,7 @@ def train(job: Job, send: Callable[[Any], None], cancelled: Callable[[], bool],
     try:
         data = load_data()
     except DataError as e:
-        send(Finished(job.id, JobState.FAILED, str(e)))
+        send(Finished(job.id, JobState.FAILED, Note("job.failed", {"detail": str(e)})))
         return None
     import keras  # TensorFlow loads here, once per process
 
@@ -234,8 +237,7 @@ def train(job: Job, send: Callable[[Any], None], cancelled: Callable[[], bool],
 
     pipeline = Pipeline.from_config(job.config)
     prepared = cache.get(data, pipeline, lambda: send(Progress(
-        job.id, f"Preparing {len(data.x_train) + len(data.x_test):,} images for this preprocessing "
-                "(once; kept for the next trainings)…")))
+        job.id, Note("job.preparing", {"images": len(data.x_train) + len(data.x_test)}))))
     if cancelled():
         send(Finished(job.id, JobState.CANCELLED, CANCELLED))
         return None
@@ -261,13 +263,12 @@ def train(job: Job, send: Callable[[Any], None], cancelled: Callable[[], bool],
         return None
     if result.diverged:
         c = job.config
-        send(Finished(job.id, JobState.DIVERGED, (
-            f"Training diverged: the loss grew instead of falling with learning rate {c.learning_rate:g} "
-            f"({c.optimizer}). Nothing was saved; try a smaller learning rate. The previous model stays in use.")))
+        send(Finished(job.id, JobState.DIVERGED, Note("job.diverged", {
+            "learning_rate": c.learning_rate, "optimizer": c.optimizer, "loss": result.train_loss})))
         return None
     path = store.save(result, job.model_path)
-    send(Finished(job.id, JobState.DONE, f"Test accuracy {result.test_accuracy:.2%} in {result.fit_seconds:.1f} s.",
-                  path, result.scores()))
+    send(Finished(job.id, JobState.DONE, Note("job.done", {"accuracy": result.test_accuracy,
+                                                            "seconds": result.fit_seconds}), path, result.scores()))
     return result
 
 

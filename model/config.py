@@ -13,7 +13,13 @@ from typing import Any
 
 
 class ConfigError(ValueError):
-    """A configuration value outside its bounds; the message names the bound."""
+    """A configuration value outside its bounds; the message names the bound. `field`, `kind`
+    ("whole", "number", "bool", "choice", "low" or "high") and `bound` say the same for a
+    page that words it in its own language."""
+
+    def __init__(self, message: str, field: str = "", kind: str = "", bound: Any = None):
+        super().__init__(message)
+        self.field, self.kind, self.bound = field, kind, bound
 
 
 def _param(default, help: str, *, low=None, high=None, choices=None, label: str = ""):
@@ -67,19 +73,22 @@ class TrainConfig:
             value = getattr(self, f.name)
             meta = f.metadata
             if f.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ConfigError(f"{f.name} must be a whole number, got {value!r}")
+                raise ConfigError(f"{f.name} must be a whole number, got {value!r}", f.name, "whole")
             if f.type in ("float", float):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                    raise ConfigError(f"{f.name} must be a number, got {value!r}")
+                    raise ConfigError(f"{f.name} must be a number, got {value!r}", f.name, "number")
                 object.__setattr__(self, f.name, float(value))
             if f.type in ("bool", bool) and not isinstance(value, bool):
-                raise ConfigError(f"{f.name} must be true or false, got {value!r}")
+                raise ConfigError(f"{f.name} must be true or false, got {value!r}", f.name, "bool")
             if meta["choices"] is not None and value not in meta["choices"]:
-                raise ConfigError(f"{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+                raise ConfigError(f"{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}",
+                                  f.name, "choice", meta["choices"])
             if meta["low"] is not None and value < meta["low"]:
-                raise ConfigError(f"{f.name} must be at least {meta['low']:g}, got {value:g}")
+                raise ConfigError(f"{f.name} must be at least {meta['low']:g}, got {value:g}", f.name, "low",
+                                  meta["low"])
             if meta["high"] is not None and value > meta["high"]:
-                raise ConfigError(f"{f.name} must be at most {meta['high']:g}, got {value:g}")
+                raise ConfigError(f"{f.name} must be at most {meta['high']:g}, got {value:g}", f.name, "high",
+                                  meta["high"])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -25,10 +25,11 @@ from streamlit.testing.v1 import AppTest
 
 import classroom.queue
 from classroom import feedback
-from classroom.job import CANCELLED, Finished, JobState, Ready
+from classroom.job import CANCELLED, Finished, JobState, Note, Ready
 from classroom.training_process import ProcessGone
 from model import config as cfg
 from test_page import APP, RUN_TIMEOUT
+from ui.i18n import say
 from ui.instructor import instructor_gate
 
 PASSWORD = "tulip-and-42-owls"
@@ -60,7 +61,7 @@ class NeverTrains:
 
     def receive(self, timeout: float):
         if self._closed:
-            raise ProcessGone("The training process was stopped.")
+            raise ProcessGone(Note("job.process_stopped"))
         try:
             return self._answers.get(timeout=timeout)
         except queues.Empty:
@@ -291,7 +292,7 @@ def test_the_instructor_sees_another_sessions_training_and_cancels_it(monkeypatc
     assert "No training is running or waiting." in [c.value for c in teacher.caption]
     # The student's page says so at its next run, and Train is there again.
     rerun_until(student, lambda at: any("Cancelled" in w for w in sidebar_texts(at, "warning")))
-    assert any(w in (CANCELLED, "Cancelled before it started.") for w in sidebar_texts(student, "warning")), \
+    assert any(w in (say(CANCELLED, "en"), "Cancelled before it started.") for w in sidebar_texts(student, "warning")), \
         sidebar_texts(student, "warning")
     assert "cancel_training" not in keys(student)
     assert not train_button(student).disabled

@@ -135,7 +135,7 @@ def test_a_drawn_one_is_recognized(at):
 
 
 def test_a_photo_of_a_one_is_recognized(at):
-    at.radio(key="source").set_value("Upload a photo").run()
+    at.radio(key="source").set_value("upload").run()
     at.file_uploader(key="upload").set_value(("one.png", one_on_paper(), "image/png")).run()
     assert not at.exception
     assert not at.error
@@ -148,7 +148,7 @@ def test_a_photo_of_a_one_is_recognized(at):
     ("just-too-big.png", png_header(MAX_PIXELS // 4000 + 1, 4000), "too large"),
 ], ids=["random-bytes", "decompression-bomb", "over-max-pixels"])
 def test_a_bad_upload_shows_an_error_and_no_guess(at, name, data, says):
-    at.radio(key="source").set_value("Upload a photo").run()
+    at.radio(key="source").set_value("upload").run()
     at.file_uploader(key="upload").set_value((name, data, "image/png")).run()
     assert not at.exception
     assert [e.value for e in at.error if says in e.value], [e.value for e in at.error]

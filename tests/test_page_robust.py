@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 import ui.teaching
+from ui.i18n import t
 from classroom import class_model, paths
 from model import store, training
 from model.config import TrainConfig
@@ -70,7 +71,7 @@ def test_after_a_second_publish_where_it_fails_shows_the_new_model(small_model_f
     for model_file in (small_model_file, other_model_file):
         class_model.publish(model_file)       # the same class-model path each time
         at = started()
-        at.session_state["teaching_tab"] = "Where it fails"
+        at.session_state["teaching_tab"] = t("tabs.fails", lang="en")
         at.run()
         assert not at.exception
         headings.append(failures_heading(at))
@@ -87,7 +88,7 @@ def test_without_mnist_where_it_fails_says_so_and_nothing_is_downloaded(fresh_ca
     real = ui.teaching.load_mnist
     monkeypatch.setattr(ui.teaching, "load_mnist", lambda path=None: calls.append(path) or real(path))
     at = started()
-    at.session_state["teaching_tab"] = "Where it fails"
+    at.session_state["teaching_tab"] = t("tabs.fails", lang="en")
     at.run()
     assert not at.exception
     assert any("MNIST is not available on this server" in w.value and "MNIST_PATH" in w.value for w in at.warning)
@@ -99,7 +100,7 @@ def test_an_emptied_canvas_shows_a_hint_on_every_tab():
     at = started()
     draw_on_canvas(at, Image.new("RGBA", (280, 280), "black"))
     for tab in ui.teaching.TABS:
-        at.session_state["teaching_tab"] = tab
+        at.session_state["teaching_tab"] = t(f"tabs.{tab}", lang="en")
         at.run()
         assert not at.exception, (tab, at.exception)
     assert guess(at) is None

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from classroom import runs
+from ui.i18n import say
 from model.config import BEST, LESSON, ConfigError, TrainConfig, fields
 from model.data import DataError, Mnist, read_npz
 from classroom.queue import JobState, JobStatus, TrainingQueue
@@ -108,7 +109,7 @@ class Harness:
                 return status
             if time.monotonic() > deadline:
                 pytest.fail(f"job {job_id} did not {what} within {timeout:.0f} s; last seen: "
-                            f"{status.state.value}, epoch {status.epoch}, {status.message!r}")
+                            f"{status.state.value}, epoch {status.epoch}, {said(status.note)!r}")
             time.sleep(0.005)
 
     def reported(self, n: int) -> list[JobStatus]:
@@ -213,7 +214,7 @@ def test_cancelling_a_queued_job_ends_it_at_once_and_it_never_runs(harness_for):
     queued = h.submit(owner="bob")
     assert h.queue.cancel(queued)
     status = h.queue.status(queued)
-    assert status.state == JobState.CANCELLED and status.position == 0 and "before it started" in status.message
+    assert status.state == JobState.CANCELLED and status.position == 0 and "before it started" in said(status.note)
     assert not h.queue.cancel(queued)  # already over
     h.loader.release()
     assert h.wait(first).state == JobState.DONE
@@ -227,7 +228,7 @@ def test_cancelling_a_running_job_stops_it_without_a_model(harness_for):
     h.wait(job, training_for_an_epoch, "train an epoch")
     assert h.queue.cancel(job)
     status = h.wait(job, timeout=30)
-    assert status.state == JobState.CANCELLED and "Cancelled" in status.message
+    assert status.state == JobState.CANCELLED and "Cancelled" in said(status.note)
     assert 1 <= status.epoch < LONG.epochs
     assert status.model_path is None and h.model_files() == [] and h.finished == []
 
@@ -266,7 +267,7 @@ def test_closing_the_queue_cancels_waiting_jobs_and_stops_the_process(harness_fo
     h.loader.wait_for_call(0)
     trainer = h.queue.trainer_pid
     h.queue.close()
-    assert h.wait(waiting).state == JobState.CANCELLED and "stopping" in h.queue.status(waiting).message
+    assert h.wait(waiting).state == JobState.CANCELLED and "stopping" in said(h.queue.status(waiting).note)
     assert h.wait(running, timeout=30).state == JobState.CANCELLED
     assert h.queue.trainer_pid is None and not os.path.exists(f"/proc/{trainer}/status")
     with pytest.raises(RuntimeError, match="closed"):
@@ -282,7 +283,7 @@ def test_a_closed_sessions_queued_job_is_dropped_before_it_starts(harness_for):
     h.loader.release()
     assert h.wait(first).state == JobState.DONE
     status = h.wait(orphan)
-    assert status.state == JobState.CANCELLED and "closed" in status.message
+    assert status.state == JobState.CANCELLED and "closed" in said(status.note)
     assert len(h.loader.calls()) == 1 and len(h.model_files()) == 1
 
 
@@ -336,7 +337,7 @@ def test_a_diverging_training_ends_diverged_with_no_model(harness_for):
     config = QUICK.replace(learning_rate=_high("learning_rate"), l2=_high("l2"))
     status = h.wait(h.submit(config))
     assert status.state == JobState.DIVERGED
-    assert "diverged" in status.message and f"{config.learning_rate:g}" in status.message
+    assert "diverged" in said(status.note) and f"{config.learning_rate:g}" in said(status.note)
     assert status.model_path is None and h.model_files() == [] and h.finished == []
 
 
@@ -351,7 +352,7 @@ def test_a_done_job_is_saved_and_handed_to_on_finished(harness_for):
     saved = load_recognizer(status.model_path)
     assert saved.config == config
     assert status.scores["test_accuracy"] == saved.metadata["test_accuracy"] > 0.5
-    assert f"{status.scores['test_accuracy']:.2%}" in status.message
+    assert f"{status.scores['test_accuracy']:.2%}" in said(status.note)
     assert saved.metadata["history"] == status.history   # the live curves are the saved ones
 
 
@@ -359,7 +360,7 @@ def test_a_failing_data_loader_fails_that_job_only(harness_for):
     h = harness_for()
     h.loader.fail_next("MNIST is not on this machine.")
     failed = h.wait(h.submit())
-    assert failed.state == JobState.FAILED and "MNIST is not on this machine" in failed.message
+    assert failed.state == JobState.FAILED and "MNIST is not on this machine" in said(failed.note)
     assert h.wait(h.submit()).state == JobState.DONE  # the worker is still alive...
     first, second = h.loader.calls()
     assert first == second == h.queue.trainer_pid    # ...and so is the training process
@@ -373,7 +374,7 @@ def test_a_killed_training_process_fails_that_job_and_the_next_starts_a_new_one(
     os.kill(killed, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     status = h.wait(job, timeout=30)
     assert status.state == JobState.FAILED
-    assert "training process stopped unexpectedly" in status.message and "SIGKILL" in status.message
+    assert "training process stopped unexpectedly" in said(status.note) and "SIGKILL" in said(status.note)
     assert status.model_path is None and h.model_files() == [] and h.finished == []
     assert h.wait(h.submit()).state == JobState.DONE
     assert h.loader.calls()[-1] == h.queue.trainer_pid != killed
@@ -404,3 +405,8 @@ def test_fine_tuning_on_drawings_learns_them(harness_for, draw):
     assert status.state == JobState.DONE
     recognizer = load_recognizer(status.model_path)
     assert [recognizer.predict(canvas).digit for canvas in drawings[0]] == digits
+
+
+def said(note) -> str:
+    """What the page shows a student for this note, in English."""
+    return say(note, "en")

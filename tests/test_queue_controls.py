@@ -15,6 +15,7 @@ from classroom.estimate import Sample, Speed, images_per_epoch
 from classroom.queue import PAUSED, JobState, TrainingQueue, TrainingRefused
 from classroom.job import Began, Epoch, Finished, Ready
 from model.config import LESSON, TrainConfig
+from ui.i18n import say
 
 TIMEOUT = 10.0
 
@@ -82,7 +83,7 @@ def test_a_student_training_over_the_budget_is_refused_with_what_would_fit(queue
     assert estimate > 60
     with pytest.raises(TrainingRefused) as refused:
         queue.submit(HUGE, "student")
-    message = str(refused.value)
+    message = say(refused.value.note, "en")       # as the page says it
     assert f"about {estimate:,.0f} s" in message and "60 s" in message
     epochs = int(60 // queue.speed.epoch_seconds(HUGE))
     batch = queue.speed.smallest_batch(HUGE, 60)
@@ -90,11 +91,12 @@ def test_a_student_training_over_the_budget_is_refused_with_what_would_fit(queue
     assert queue.speed.training_seconds(HUGE.replace(batch_size=batch)) <= 60     # what it offers fits...
     assert queue.speed.training_seconds(HUGE.replace(batch_size=batch - 1)) > 60  # ...and is the least
     assert queue.speed.training_seconds(HUGE.replace(epochs=epochs)) <= 60
-    assert queue.queue_length() == 0 and queue.refusal(HUGE) == message
+    assert queue.queue_length() == 0 and queue.refusal(HUGE) == refused.value.note
 
 
 def test_the_lesson_fits_the_default_budget_and_the_instructor_has_none(queue):
     assert queue.budget_seconds == 60 and queue.refusal(LESSON) is None
+    queue._process.release.clear()                       # both stay in the queue while the test looks
     queue.submit(LESSON, "student")
     queue.submit(HUGE, "teacher", instructor=True)
     assert queue.queue_length() == 2

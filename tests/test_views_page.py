@@ -7,16 +7,17 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from test_page import APP, RUN_TIMEOUT, draw_on_canvas, guess
+from ui.i18n import t
 from ui.teaching import TABS
 
 # A phrase only that tab shows (a fresh data folder has no recorded runs yet).
 SAYS = {
-    "How it converts": "Each step of the conversion",
-    "What it learned": "Each digit's 784 weights",
-    "Why this guess": "Input × weights",
-    "Where it fails": "Click a cell",
-    "Compare runs": "No trainings recorded yet",
-    "Learning curves": "Loss per epoch",
+    "converts": "Each step of the conversion",
+    "learned": "Each digit's 784 weights",
+    "why": "Input × weights",
+    "fails": "Click a cell",
+    "runs": "No trainings recorded yet",
+    "curves": "Loss per epoch",
 }
 
 
@@ -38,7 +39,7 @@ def texts(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("tab", TABS)
 def test_each_tab_shows_its_view(at, tab):
-    at.session_state["teaching_tab"] = tab
+    at.session_state["teaching_tab"] = t(f"tabs.{tab}", lang="en")   # the tab's name, as a click sets it
     at.run()
     assert not at.exception
     assert any(SAYS[tab] in t for t in texts(at)), f"{tab}: {texts(at)}"

@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from model.upload import UploadError, read_upload
+from ui.i18n import t
 
 CANVAS_SIZE = 280
 
@@ -72,7 +73,7 @@ def canvas_ui() -> object:
     """The drawing canvas, with Undo and Clear under it; returns its RGBA pixels, or None
     before anything is drawn."""
     st.html(PAGE_STYLE)
-    pen = st.slider("Pen width", 5, 40, 20, key="pen_width")
+    pen = st.slider(t("canvas.pen_width"), 5, 40, 20, key="pen_width")
     key = f"canvas-{st.session_state.canvas_id}"
     result = st_canvas(stroke_width=pen, stroke_color="#FFFFFF", background_color="#000000",
                        width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
@@ -80,8 +81,8 @@ def canvas_ui() -> object:
                        return_image_data=True, update_streamlit=True, key=key)
     strokes = (result.json_data or {}).get("objects") or []
     with st.container(horizontal=True, key="drawing_buttons"):
-        st.button("Undo", key="undo", on_click=undo_stroke, args=(key,), disabled=not strokes)
-        st.button("Clear", key="clear", on_click=clear_canvas)
+        st.button(t("canvas.undo"), key="undo", on_click=undo_stroke, args=(key,), disabled=not strokes)
+        st.button(t("canvas.clear"), key="clear", on_click=clear_canvas)
         st.html(HIDE_TOOLBAR, width="content", unsafe_allow_javascript=True)  # no size: last in the row
     return result.image_data
 
@@ -89,14 +90,14 @@ def canvas_ui() -> object:
 def upload_ui() -> object:
     """A photo or scan of a digit, as a canvas-like image; None if none or unreadable."""
     st.session_state.canvas_start = None  # the canvas comes back empty (a new mount), not as last undone
-    file = st.file_uploader("A photo or scan of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"],
+    file = st.file_uploader(t("upload.label"), type=["png", "jpg", "jpeg"],
                             key="upload")
     if file is None:
         return None
     try:
         image = read_upload(file.getvalue())
     except UploadError as e:
-        st.error(str(e))
+        st.error(t(f"upload.{e.kind}", **e.values))
         return None
-    st.image(image, caption="Your image, as ink on black", width=CANVAS_SIZE)
+    st.image(image, caption=t("upload.caption"), width=CANVAS_SIZE)
     return image

@@ -5,6 +5,7 @@ import streamlit as st
 
 from classroom import feedback
 from model.recognizer import Prediction
+from ui.i18n import t
 
 
 def feedback_ui(image, prediction: Prediction, model_name: str) -> None:
@@ -13,14 +14,15 @@ def feedback_ui(image, prediction: Prediction, model_name: str) -> None:
         return
     right, digit, wrong = st.columns([1, 1.2, 1.4], vertical_alignment="bottom")
     answer = None
-    if right.button("Right", key="feedback_right", icon=":material/check:"):
+    if right.button(t("feedback.right"), key="feedback_right", icon=":material/check:"):
         answer = prediction.digit
-    true = digit.selectbox("It was", list(range(10)), index=None, key="feedback_digit", placeholder="digit")
-    if wrong.button("Wrong — it was this", key="feedback_wrong", disabled=true is None):
+    true = digit.selectbox(t("feedback.it_was"), list(range(10)), index=None, key="feedback_digit",
+                           placeholder=t("feedback.digit"))
+    if wrong.button(t("feedback.wrong"), key="feedback_wrong", disabled=true is None):
         answer = true
     if answer is not None:
         try:
             feedback.add(image, prediction.input, answer, prediction.digit, model_name)
-            st.toast("Thanks: your drawing was saved for the class.")
+            st.toast(t("feedback.thanks"))
         except feedback.FeedbackError as e:
-            st.warning(str(e))
+            st.warning(t("feedback.not_saved", detail=str(e)))

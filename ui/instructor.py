@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from classroom import class_model, feedback, paths, runs
-from classroom.instructor import Attempts, InstructorGate, announcement
-from classroom.queue import JobStatus, TrainingQueue
+from classroom.instructor import Attempts, GateAnswer, InstructorGate, announcement
+from classroom.queue import TrainingQueue
 from model.pictures import enlarge
+from ui.i18n import settings_text, t, words
 from ui.join import join_ui
 from model.store import ModelFileError
 
@@ -71,7 +72,11 @@ def unlock_from_link() -> None:
     if answer.ok:
         st.session_state.instructor = True
     else:
-        st.session_state.unlock_message = answer.message
+        st.session_state.unlock_message = gate_message(answer)
+
+
+def gate_message(answer: GateAnswer) -> str:
+    return t(f"gate.{answer.reason}", seconds=f"{answer.wait_seconds:.0f}")
 
 
 def _attempts() -> Attempts:
@@ -82,16 +87,16 @@ def _attempts() -> Attempts:
 
 def unlock_ui() -> None:
     """The one thing a student sees of the instructor's panel."""
-    st.caption("For the teacher: the code is in the server's terminal, or its link opens this page unlocked.")
+    st.caption(t("gate.hint"))
     with st.form("unlock", clear_on_submit=True, border=False):
-        attempt = st.text_input("Instructor code or password", type="password", key="instructor_password")
-        submitted = st.form_submit_button("Unlock", key="instructor_unlock")
+        attempt = st.text_input(t("gate.field"), type="password", key="instructor_password")
+        submitted = st.form_submit_button(t("gate.unlock"), key="instructor_unlock")
     if submitted:
         answer = instructor_gate().check(attempt or "", _attempts())
         if answer.ok:
             st.session_state.instructor = True
             st.rerun()
-        st.session_state.unlock_message = answer.message
+        st.session_state.unlock_message = gate_message(answer)
     message = st.session_state.pop("unlock_message", None)
     if message:
         st.error(message)
@@ -99,64 +104,59 @@ def unlock_ui() -> None:
 
 def publish_ui(own_model: str | None) -> None:
     current = class_model.class_model()
-    st.caption("Class model: " + ("a published model" if current.published else "the shipped model"))
+    st.caption(t("publish.class_model_published") if current.published else t("publish.class_model_shipped"))
     choices: dict[str, str] = {}
     if own_model:
-        choices["my current model"] = own_model
+        choices[t("publish.my_model")] = own_model
     try:
         for r in runs.list_runs()[:50]:
             if r.model_path:
-                choices[f"run {r.id}: {r.config.epochs} epochs, batch {r.config.batch_size}, "
-                        f"{r.config.optimizer} {r.config.learning_rate:g} — test {r.test_accuracy:.1%}"] = r.model_path
+                choices[t("publish.run", run=r.id, settings=settings_text(r.config),
+                          accuracy=f"{r.test_accuracy:.1%}")] = r.model_path
     except runs.RunsError as e:
-        st.warning(str(e))
+        st.warning(t("runs.unavailable", detail=str(e)))
     if choices:
-        pick = st.selectbox("Model to publish", list(choices), key="publish_choice")
-        if st.button("Publish to the class", key="publish", type="primary"):
+        pick = st.selectbox(t("publish.choose"), list(choices), key="publish_choice")
+        if st.button(t("publish.publish"), key="publish", type="primary"):
             try:
                 class_model.publish(choices[pick])
-                st.success("Published: every student's next guess uses it.")
+                st.success(t("publish.done"))
             except (ModelFileError, OSError) as e:
-                st.error(f"Not published: {e}")
+                st.error(t("publish.failed", detail=str(e)))
     else:
-        st.info("Train a model first (sidebar), then publish it here.")
-    if current.published and st.button("Class back to the shipped model", key="unpublish"):
+        st.info(t("publish.nothing"))
+    if current.published and st.button(t("publish.unpublish"), key="unpublish"):
         class_model.unpublish()
-        st.success("The class uses the shipped model again.")
-
-
-def _settings(job: JobStatus) -> str:
-    c = job.config
-    return f"{c.epochs} epochs, batch {c.batch_size}, {c.optimizer} {c.learning_rate:g}"
+        st.success(t("publish.unpublished"))
 
 
 def queue_ui(queue: TrainingQueue, me: str) -> None:
     """Every training on the server, its owner and estimate, each cancellable; pause; budget."""
-    st.markdown("**Trainings**")
+    st.markdown(t("queue.heading"))
     # The queue holds the settings, not the widgets: every instructor page (a laptop and the
     # projector) shows the queue's, and only a change made on a page is written back.
     st.session_state.pause_training = queue.paused
     st.session_state.training_budget = int(queue.budget_seconds)
-    st.toggle("Pause students' trainings", key="pause_training",
-              on_change=lambda: queue.pause(st.session_state.pause_training),
-              help="New trainings from students are refused and queued ones wait; yours still run.")
-    st.number_input("Longest training a student may run (seconds)", min_value=5, max_value=3600, step=5,
-                    key="training_budget", on_change=lambda: queue.set_budget(st.session_state.training_budget),
-                    help="Estimated from this server's measured training speed. Yours are not limited.")
+    st.toggle(t("queue.pause"), key="pause_training", help=t("queue.pause_help"),
+              on_change=lambda: queue.pause(st.session_state.pause_training))
+    st.number_input(t("queue.budget"), min_value=5, max_value=3600, step=5, key="training_budget",
+                    help=t("queue.budget_help"),
+                    on_change=lambda: queue.set_budget(st.session_state.training_budget))
     jobs = queue.jobs()
     if not jobs:
-        st.caption("No training is running or waiting.")
+        st.caption(t("queue.empty"))
         return
     table = pd.DataFrame([{
-        "place": "running" if j.position == 0 else j.position,
-        "who": "you" if j.owner == me else f"student {j.owner[:6]}",
-        "settings": _settings(j),
-        "state": j.state.value,
-        "done in about": f"{j.eta_seconds:.0f} s" if j.eta_seconds is not None else "",
+        t("queue.place"): t("queue.running") if j.position == 0 else str(j.position),
+        t("queue.who"): t("queue.you") if j.owner == me else t("queue.student", session=j.owner[:6]),
+        t("queue.settings"): settings_text(j.config),
+        t("queue.state"): t(f"state.{j.state.value}"),
+        t("queue.eta"): t("queue.seconds", seconds=f"{j.eta_seconds:.0f}") if j.eta_seconds is not None else "",
     } for j in jobs])
     st.dataframe(table, hide_index=True, key="queue_table")
     for j in jobs:
-        label = f"Cancel {'the running training' if j.position == 0 else f'place {j.position}'} ({_settings(j)})"
+        label = (t("queue.cancel_running", settings=settings_text(j.config)) if j.position == 0
+                 else t("queue.cancel_place", place=j.position, settings=settings_text(j.config)))
         if st.button(label, key=f"cancel_job_{j.id}"):
             queue.cancel(j.id)
             st.rerun()
@@ -166,42 +166,43 @@ def drawings_ui(submit_finetune: Callable[[tuple], None]) -> None:
     try:
         total = feedback.count()
     except feedback.FeedbackError as e:
-        st.warning(str(e))
+        st.warning(t("drawings.unavailable", detail=str(e)))
         return
-    st.markdown(f"**The class's drawings** ({total})")
+    st.markdown(t("drawings.heading", count=total))
     if total == 0:
-        st.caption("None yet: students answer Right / Wrong under each guess.")
+        st.caption(t("drawings.none"))
         return
     left, right = st.columns(2)
-    digit = left.selectbox("Digit", ["all", *range(10)], key="drawings_digit")
-    which = right.selectbox("Guesses", ["all", "right", "wrong"], key="drawings_right")
+    digit = left.selectbox(t("drawings.digit"), ["all", *range(10)], key="drawings_digit",
+                           format_func=words("drawings.digit_{option}"))
+    which = right.selectbox(t("drawings.guesses"), ["all", "right", "wrong"], key="drawings_right",
+                            format_func=words("drawings.{option}"))
     try:
         shown = feedback.find(None if digit == "all" else int(digit),
                               None if which == "all" else which == "right", limit=40)
     except feedback.FeedbackError as e:
-        st.warning(str(e))
+        st.warning(t("drawings.unavailable", detail=str(e)))
         return
     picked = []
     for start in range(0, len(shown), 4):
         for column, d in zip(st.columns(4), shown[start:start + 4]):
             column.image(enlarge(d.canvas / 255.0, 64),
-                         caption=f"{d.true_digit} (guessed {d.guessed_digit})")
-            if column.checkbox("delete", key=f"del_{d.id}", label_visibility="collapsed"):
+                         caption=t("drawings.caption", true=d.true_digit, guessed=d.guessed_digit))
+            if column.checkbox(t("drawings.delete_box"), key=f"del_{d.id}", label_visibility="collapsed"):
                 picked.append(d.id)
-    if picked and st.button(f"Delete {len(picked)} selected", key="delete_drawings"):
+    if picked and st.button(t("drawings.delete", count=len(picked)), key="delete_drawings"):
         feedback.delete(picked)
         st.rerun()
-    st.download_button("Export as .npz (drawn_dev format)", data=lambda: feedback.export_npz(),
+    st.download_button(t("drawings.export"), data=lambda: feedback.export_npz(),
                        file_name="class_drawings.npz", mime="application/octet-stream", key="export_drawings")
-    if st.button("Fine-tune with the class's drawings", key="finetune",
-                 help="Retrain with these drawings added to MNIST, using the sidebar's settings."):
+    if st.button(t("drawings.finetune"), key="finetune", help=t("drawings.finetune_help")):
         drawings = feedback.find()
         submit_finetune(([d.canvas for d in drawings], [d.true_digit for d in drawings]))
 
 
 def instructor_ui(own_model: str | None, queue: TrainingQueue, me: str,
                   submit_finetune: Callable[[tuple], None]) -> None:
-    with st.sidebar.expander("Instructor", icon=":material/school:", expanded=is_instructor()):
+    with st.sidebar.expander(t("gate.expander"), icon=":material/school:", expanded=is_instructor()):
         if not is_instructor():
             unlock_ui()
             return

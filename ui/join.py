@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 import segno
 import streamlit as st
 
+from ui.i18n import t
+
 QR_SCALE = 16          # pixels per QR module: about 500 px for a short address, sharp on a projector
 
 
@@ -25,16 +27,19 @@ def short_address(url: str) -> str:
     return f"{parts.netloc}{path}"
 
 
-@st.dialog("Join the class", width="large")
 def join_dialog(url: str) -> None:
+    st.dialog(t("join.title"), width="large")(join_screen)(url)
+
+
+def join_screen(url: str) -> None:
     st.image(qr_png(url), width=520)
     st.markdown(f"<p class='join-address'>{short_address(url)}</p>", unsafe_allow_html=True)
-    st.caption("Scan the code with a phone's camera, or type the address into a browser on the school's network.")
+    st.caption(t("join.how"))
     st.markdown("<style>.join-address { font-size: 3rem; font-weight: 700; text-align: center; }</style>",
                 unsafe_allow_html=True)
 
 
 def join_ui(url: str) -> None:
     """A button that opens the join screen."""
-    if st.button("Show the join screen (QR code)", key="show_join", icon=":material/qr_code_2:"):
+    if st.button(t("join.show"), key="show_join", icon=":material/qr_code_2:"):
         join_dialog(url)

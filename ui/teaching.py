@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import re
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -14,9 +16,25 @@ from model.data import DataError, load_mnist
 from model.pictures import enlarge
 from model.recognizer import Prediction, Recognizer
 from ui.charts import history_frames
+from ui.i18n import catalog, t, words
 
-TABS = ["How it converts", "What it learned", "Why this guess", "Where it fails", "Compare runs",
-        "Learning curves"]
+TABS = ["converts", "learned", "why", "fails", "runs", "curves"]     # tab ids; their names are in the catalog
+
+# The conversion's step names (model.preprocess) -> catalog keys, with the numbers they carry.
+STEP_NAMES = [
+    (r"canvas", "steps.canvas"), (r"cropped to the ink", "steps.cropped"),
+    (r"scaled to fit (?P<box>\d+)x\d+", "steps.scaled"), (r"centred by mass", "steps.centred"),
+    (r"strokes redrawn (?P<width>[\d.]+) px wide.*", "steps.strokes"), (r"deskewed.*", "steps.deskewed"),
+    (r"normalized by moments", "steps.moments"), (r"scaled and centred again", "steps.recentred"),
+]
+
+
+def step_name(name: str) -> str:
+    for pattern, key in STEP_NAMES:
+        found = re.fullmatch(pattern, name)
+        if found:
+            return t(key, **found.groupdict())
+    return name
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,8 +42,7 @@ def mnist_test():
     """MNIST's test set, loaded once per server; None (with the reason) when it is missing."""
     path = paths.mnist_path()
     if path is None:  # never Keras's download: it would import TensorFlow into the server
-        return None, ("Set MNIST_PATH to Keras's mnist.npz (or copy it to ~/.keras/datasets/mnist.npz) "
-                      "and restart the server.")
+        return None, t("fails.set_mnist_path")
     try:
         data = load_mnist(path)
     except DataError as e:
@@ -33,7 +50,7 @@ def mnist_test():
     return (data.x_test, data.y_test), ""
 
 
-@st.cache_resource(show_spinner="Scoring the model on MNIST's 10,000 test digits…", max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def test_report_for(model_key: str, _recognizer: Recognizer):
     """Computed once per model (`weights_key`: its weights, not its file, which a publish
     overwrites), shared by every session."""
@@ -43,41 +60,39 @@ def test_report_for(model_key: str, _recognizer: Recognizer):
 
 def conversion_ui(recognizer: Recognizer, image) -> None:
     if image is None:
-        st.info("Draw a digit to see each step that turns it into the model's 28 × 28 input.")
+        st.info(t("converts.draw"))
         return
     steps = insight.guesses_along(recognizer, image)
-    if not steps:  # a canvas emptied by the toolbar's undo, an upload with no ink
-        st.info("There is no ink to convert: draw a digit to see each step.")
+    if not steps:  # a canvas emptied by undo, an upload with no ink
+        st.info(t("converts.no_ink"))
         return
-    st.caption("Each step of the conversion, and what the model would guess if it were fed the image "
-               "at that step (squashed to 28 × 28 where it is not 28 × 28 yet, as naive demos do).")
+    st.caption(t("converts.caption"))
     for column, (name, picture, digit, p) in zip(st.columns(len(steps)), steps):
-        column.image(enlarge(picture, 140), caption=f"{name} → guess {digit} ({p:.0%})")
+        column.image(enlarge(picture, 140), caption=t("converts.step", step=step_name(name), digit=digit,
+                                                      confidence=f"{p:.0%}"))
 
 
 def weights_ui(recognizer: Recognizer) -> None:
     weights = insight.weight_images(recognizer)
     limit = float(abs(weights).max())
-    st.caption("Each digit's 784 weights, one per pixel. A red pixel with ink pushes the score for that "
-               "digit up, a blue one pushes it down; white is zero. All ten share one colour scale.")
+    st.caption(t("learned.caption"))
     for row in (range(0, 5), range(5, 10)):
         for column, d in zip(st.columns(5), row):
-            column.image(insight.diverging(weights[d], limit), caption=f"digit {d}")
+            column.image(insight.diverging(weights[d], limit), caption=t("learned.digit", digit=d))
     st.image(insight.legend(limit), caption=f"−{limit:.2f}   ←   0   →   +{limit:.2f}")
 
 
 def evidence_ui(recognizer: Recognizer, prediction: Prediction) -> None:
     if prediction.digit is None:
-        st.info("Draw a digit to see which strokes pushed the model toward its guess.")
+        st.info(t("why.draw"))
         return
     first, second = prediction.ranked()[:2]
     maps = [insight.evidence(recognizer, prediction.input, d) for d in (first, second)]
     limit = max(float(abs(m.pixels).max()) for m in maps) or 1.0
-    st.caption("Input × weights: each inked pixel's push toward the digit (red for, blue against). "
-               "The score is their sum plus the digit's bias; the highest score wins.")
-    for column, m, role in zip(st.columns(2), maps, ("guess", "runner-up")):
+    st.caption(t("why.caption"))
+    for column, m, role in zip(st.columns(2), maps, ("guess", "runner_up")):
         column.image(insight.diverging(m.pixels, limit, size=224),
-                     caption=f"{role}: {m.digit} — score {m.score:.2f} (bias {m.bias:+.2f})")
+                     caption=t(f"why.{role}", digit=m.digit, score=f"{m.score:.2f}", bias=f"{m.bias:+.2f}"))
     st.image(insight.legend(limit), caption=f"−{limit:.2f}   ←   0   →   +{limit:.2f}")
 
 
@@ -94,33 +109,36 @@ def weights_key(recognizer: Recognizer) -> str:
 
 
 def failures_ui(recognizer: Recognizer) -> None:
-    report = test_report_for(weights_key(recognizer), recognizer)
+    with st.spinner(t("fails.scoring")):
+        report = test_report_for(weights_key(recognizer), recognizer)
     if report is None:
-        st.warning(f"MNIST is not available on this server, so the test-set views are off. {mnist_test()[1]}")
+        st.warning(t("fails.no_mnist", detail=mnist_test()[1]))
         return
-    st.markdown(f"MNIST test accuracy: **{report.accuracy:.2%}** "
-                f"({int(report.confusion.trace())} of {int(report.confusion.sum())} right)")
-    cells = pd.DataFrame([(str(t), str(g), int(report.confusion[t, g])) for t in range(10) for g in range(10)],
+    st.markdown(t("fails.accuracy", accuracy=f"{report.accuracy:.2%}", right=int(report.confusion.trace()),
+                  total=int(report.confusion.sum())))
+    cells = pd.DataFrame([(str(a), str(g), int(report.confusion[a, g])) for a in range(10) for g in range(10)],
                          columns=["true", "guessed", "count"])
     cell = alt.selection_point(fields=["true", "guessed"], name="cell")
-    base = alt.Chart(cells).encode(x=alt.X("guessed:O", title="guessed"), y=alt.Y("true:O", title="true digit"))
+    base = alt.Chart(cells).encode(x=alt.X("guessed:O", title=t("fails.guessed_axis")),
+                                   y=alt.Y("true:O", title=t("fails.true_axis")))
     heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues")),
                                    tooltip=["true", "guessed", "count"]).add_params(cell)
     text = base.mark_text(fontSize=11).encode(text="count:Q", color=alt.condition(
         alt.datum.count > report.confusion.max() / 4, alt.value("white"), alt.value("black")))
-    st.caption("Click a cell to see those mistakes below.")
+    st.caption(t("fails.click"))
     st.altair_chart((heat + text).properties(width=440, height=440), width="content",
                     on_select=pick_cell, key="confusion")
     digits = ["any"] + [str(d) for d in range(10)]
     left, right = st.columns(2)
-    true = left.selectbox("True digit", digits, key="gallery_true")
-    guessed = right.selectbox("Guessed as", digits, key="gallery_guessed")
+    any_digit = words("fails.digit_{option}")
+    true = left.selectbox(t("fails.true"), digits, key="gallery_true", format_func=any_digit)
+    guessed = right.selectbox(t("fails.guessed"), digits, key="gallery_guessed", format_func=any_digit)
     picks = report.mistakes(None if true == "any" else int(true), None if guessed == "any" else int(guessed))
     if len(picks) == 0:
-        st.info("No mistakes of that kind on the test set.")
+        st.info(t("fails.none"))
         return
     test, _ = mnist_test()
-    st.caption(f"The most confident mistakes of that kind ({len(picks)} shown).")
+    st.caption(t("fails.shown", count=len(picks)))
     for start in range(0, len(picks), 8):
         for column, i in zip(st.columns(8), picks[start:start + 8]):
             column.image(enlarge(test[0][i] / 255.0, 84),
@@ -132,24 +150,28 @@ def runs_ui() -> str | None:
     try:
         recorded = runs.list_runs()
     except runs.RunsError as e:
-        st.warning(str(e))
+        st.warning(t("runs.unavailable", detail=str(e)))
         return None
     if not recorded:
-        st.info("No trainings recorded yet: train from the sidebar (or with train.py) and they appear here.")
+        st.info(t("runs.none"))
         return None
     table = pd.DataFrame([r.row() for r in recorded])
+    names = {c: t(f"config.{c}.label") if f"config.{c}.label" in catalog("en") else t(f"runs.col.{c}")
+             for c in table.columns}
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="percent")
-                                for c in ("train_accuracy", "test_accuracy", "drawn_accuracy")})
+                 column_config={c: (st.column_config.NumberColumn(names[c], format="percent")
+                                    if c.endswith("accuracy") else st.column_config.Column(names[c]))
+                                for c in table.columns})
     chart = alt.Chart(table).mark_circle(size=90).encode(
-        x=alt.X("epochs:Q"), y=alt.Y("test_accuracy:Q", scale=alt.Scale(zero=False), title="test accuracy"),
-        color=alt.Color("batch_size:N", title="batch size"),
+        x=alt.X("epochs:Q", title=t("config.epochs.label")),
+        y=alt.Y("test_accuracy:Q", scale=alt.Scale(zero=False), title=t("runs.test_accuracy")),
+        color=alt.Color("batch_size:N", title=t("config.batch_size.label")),
         tooltip=["run", "epochs", "batch_size", "learning_rate", "optimizer", "test_accuracy"])
     st.altair_chart(chart, width="stretch")
     usable = [r for r in recorded if r.model_path]
-    choice = st.selectbox("Draw with the model of run", [r.id for r in usable], key="run_choice",
-                          format_func=lambda i: f"run {i}")
-    if st.button("Use this run's model", key="use_run"):
+    choice = st.selectbox(t("runs.choose"), [r.id for r in usable], key="run_choice",
+                          format_func=words("runs.run"))
+    if st.button(t("runs.use"), key="use_run"):
         return next(r.model_path for r in usable if r.id == choice)
     return None
 
@@ -157,19 +179,19 @@ def runs_ui() -> str | None:
 def curves_ui(recognizer: Recognizer) -> None:
     history = recognizer.metadata.get("history") or {}
     if not history.get("loss"):
-        st.info("This model's training history is not recorded.")
+        st.info(t("curves.none"))
         return
-    loss, acc = history_frames(history)
+    loss, acc = history_frames(history, t("chart.train"), t("chart.test"), t("chart.epoch"))
     left, right = st.columns(2)
-    left.caption("Loss per epoch")
+    left.caption(t("chart.loss_per_epoch"))
     left.line_chart(loss, height=220)
-    right.caption("Accuracy per epoch")
+    right.caption(t("chart.accuracy_per_epoch"))
     right.line_chart(acc, height=220)
 
 
 def teaching_ui(recognizer: Recognizer, image, prediction: Prediction) -> str | None:
     """The tabs; only the open tab is computed. Returns a run's model path if one was chosen."""
-    tabs = st.tabs(TABS, key="teaching_tab", on_change="rerun")
+    tabs = st.tabs([t(f"tabs.{tab}") for tab in TABS], key="teaching_tab", on_change="rerun")
     chosen = None
     views = [lambda: conversion_ui(recognizer, image), lambda: weights_ui(recognizer),
              lambda: evidence_ui(recognizer, prediction), lambda: failures_ui(recognizer),
