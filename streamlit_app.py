@@ -17,14 +17,15 @@ from classroom import class_model, paths, runs
 from classroom.estimate import Speed
 from classroom.queue import JobState, JobStatus, TrainingQueue, TrainingRefused
 from model import config as cfg
-from model import store
 from model.pictures import enlarge
-from model.recognizer import Prediction, Recognizer, load_recognizer
+from model.recognizer import Prediction
 from ui.canvas import canvas_ui, upload_ui
 from ui.charts import history_frames, probability_spec
 from ui.feedback import feedback_ui
-from ui.i18n import language, language_ui, say, settings_text, t, words
+from ui.i18n import language, language_ui, say, t, words
+from ui.models import model_in_use, model_label
 from ui.instructor import instructor_ui, is_instructor, unlock_from_link
+from ui.projector import projector_page
 from ui.teaching import teaching_ui
 
 UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
@@ -33,13 +34,6 @@ KNOWN_RUNS = 64     # recent recorded trainings the queue's first estimates lear
 STYLE = """<style>
 .st-key-guess h1 { font-size: 7rem; line-height: 1; padding: 0; text-align: center; }
 </style>"""
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def recognizer_for(path: str, version: str = "") -> Recognizer:
-    """One recognizer per model file (and version of it) for the whole server: the class
-    model loads once, however many students draw with it."""
-    return load_recognizer(path)
 
 
 def session_alive(owner: str) -> bool:
@@ -167,51 +161,6 @@ def prediction_ui(prediction: Prediction, uploaded: bool) -> None:
                            height=220, width="stretch")
 
 
-def model_label(recognizer: Recognizer, which: str) -> str:
-    meta, c = recognizer.metadata, recognizer.config
-    return t("model.label", which=which, settings=settings_text(c),
-             accuracy=f"{meta.get('test_accuracy', float('nan')):.1%}")
-
-
-
-def model_in_use() -> tuple[Recognizer, str]:
-    """The session's own model if it has one, else the class model; and how to call it."""
-    current = class_model.class_model()
-    if st.session_state.class_version != current.version:
-        st.session_state.class_version = current.version
-        if st.session_state.model_path is None:
-            st.toast(t("model.published_toast"))
-    own = st.session_state.model_path
-    if own is not None:
-        try:
-            recognizer = recognizer_for(own)
-            return recognizer, t("model.yours", time=local_time(recognizer.metadata.get("trained_at", "")))
-        except store.ModelFileError as e:
-            st.warning(t("model.own_unreadable", detail=str(e)))
-            st.session_state.model_path = None
-    try:
-        recognizer = recognizer_for(str(current.path), current.version)
-    except store.ModelFileError as e:
-        if current.published:  # the class goes on with the shipped model; the file is the instructor's to fix
-            st.warning(t("model.class_unreadable", detail=str(e)))
-            return recognizer_for(str(store.SHIPPED), "shipped"), t("model.shipped")
-        st.error(t("model.shipped_unreadable", detail=str(e)))
-        st.stop()
-    return recognizer, t("model.class") if current.published else t("model.shipped")
-
-
-def local_time(iso: str) -> str:
-    """A model's UTC time stamp as the viewer's clock shows it (HH:MM)."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-    try:
-        stamp = dt.datetime.fromisoformat(iso)
-        zone = st.context.timezone
-        return stamp.astimezone(ZoneInfo(zone) if zone else None).strftime("%H:%M")
-    except (ValueError, TypeError, KeyError, OSError):
-        return iso[11:16]
-
-
 def job_ui(job: JobStatus) -> None:
     """The live view of this session's training: queue place, progress, curves, result."""
     if job.state == JobState.QUEUED:
@@ -292,12 +241,8 @@ def drawing_ui() -> None:
         st.rerun()
 
 
-def main() -> None:
-    st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
-    st.markdown(STYLE, unsafe_allow_html=True)
-    init_session()
-    language()
-    unlock_from_link()
+def class_page() -> None:
+    """The page every student and the teacher draw on."""
     config, train_clicked = sidebar_ui()
     if train_clicked and config is not None:
         submit_training(config)
@@ -310,6 +255,18 @@ def main() -> None:
 
     st.title(t("page.title"), anchor=False)
     drawing_ui()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Digit Canvas", page_icon="✏️", layout="wide")
+    st.markdown(STYLE, unsafe_allow_html=True)
+    init_session()
+    language()
+    unlock_from_link()
+    pages = [st.Page(class_page, title=t("page.title"), icon="✏️", default=True)]
+    if is_instructor():  # the wall shows the class's drawings: the instructor's only
+        pages.append(st.Page(projector_page, title=t("projector.title"), icon=":material/tv:", url_path="wall"))
+    st.navigation(pages, position="sidebar" if len(pages) > 1 else "hidden").run()
 
 
 main()
