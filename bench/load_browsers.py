@@ -130,6 +130,7 @@ class Training:
     finished: float | None = None
     result: str = ""
     error: str = ""
+    count: int = 0                      # trainings started (the protocol run's trainer starts them again)
 
 
 @dataclass
