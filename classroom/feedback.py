@@ -147,6 +147,18 @@ def count(path: str | os.PathLike | None = None) -> int:
         raise FeedbackError(f"The class's drawings cannot be read: {e}") from None
 
 
+def tally(path: str | os.PathLike | None = None) -> tuple[int, int, int]:
+    """(answered, right, the newest drawing's id) in one read, no picture decoded: what a wall
+    of the class's drawings checks every few seconds."""
+    try:
+        with closing(_connect(path)) as conn:
+            n, right, newest = conn.execute("SELECT COUNT(*), COALESCE(SUM(guessed_digit IS true_digit), 0), "
+                                            "COALESCE(MAX(id), 0) FROM drawings").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise FeedbackError(f"The class's drawings cannot be read: {e}") from None
+    return int(n), int(right), int(newest)
+
+
 def delete(ids: list[int], path: str | os.PathLike | None = None) -> int:
     try:
         with closing(_connect(path)) as conn, conn:

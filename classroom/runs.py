@@ -124,6 +124,15 @@ def list_runs(path: str | os.PathLike | None = None) -> list[Run]:
             for r in rows]
 
 
+def newest_id(path: str | os.PathLike | None = None) -> int:
+    """The newest run's id (0: none yet), without reading the runs."""
+    try:
+        with closing(connect(path)) as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM runs").fetchone()[0])
+    except sqlite3.DatabaseError as e:
+        raise RunsError(_explain(e, Path(path) if path else db_path())) from None
+
+
 def format_table(runs: list[Run]) -> str:
     """The runs as a plain-text table for the terminal."""
     head = f"{'run':>4}  {'time (UTC)':19}  {'source':8}  {'epochs':>6}  {'batch':>5}  {'opt':4}  " \
