@@ -25,14 +25,23 @@ from ui.feedback import feedback_ui
 from ui.i18n import language, language_ui, say, t, words
 from ui.models import model_in_use, model_label
 from ui.instructor import instructor_ui, is_instructor, unlock_from_link
+from ui.layout import NARROW_STYLE, is_phone
 from ui.projector import projector_page
 from ui.teaching import teaching_ui
 
 UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
 KNOWN_RUNS = 64     # recent recorded trainings the queue's first estimates learn from
+# A fragment on a timer makes Streamlit's frontend ask for a full run each time it reconnects.
+# Without one, a page whose last run was a full one asks for nothing: if its session expired
+# meanwhile (a phone locked for longer than server.disconnectedSessionTTL, a server restart),
+# the server has a new session without the page's fragments and drops every stroke and Clear.
+IDLE_POLL_SECONDS = 300
 
+SEEN_WIDTH = 84     # px: the 28x28 the model sees, beside its guess under a phone's canvas
 STYLE = """<style>
 .st-key-guess h1 { font-size: 7rem; line-height: 1; padding: 0; text-align: center; }
+.st-key-guess [data-testid="stMarkdownContainer"] { margin-bottom: 0; }
+.st-key-guess_row .st-key-guess h1 { font-size: 4.5rem; }
 </style>"""
 
 
@@ -104,29 +113,34 @@ BASIC = ("epochs", "batch_size", "learning_rate", "optimizer")
 
 
 def sidebar_ui() -> tuple[cfg.TrainConfig | None, bool]:
-    """The training settings and whether Train was pressed."""
+    """The language, the training settings and whether Train was pressed (not on a phone)."""
     with st.sidebar:
         language_ui()
         st.header(t("sidebar.title"))
-        st.radio(t("sidebar.start_from"), list(cfg.PRESETS), key="preset", on_change=apply_preset,
-                 horizontal=True, help=t("sidebar.start_from_help"),
-                 format_func=words("preset.{option}"))
-        fields = {f.name: f for f in cfg.fields()}
-        values = {name: config_widget(fields[name]) for name in BASIC}
-        with st.expander(t("sidebar.more_settings")):
-            values.update({name: config_widget(f) for name, f in fields.items() if name not in BASIC})
-        try:
-            config = cfg.TrainConfig(**values)
-        except cfg.ConfigError as e:
-            st.error(config_error(e))
-            config = None
-        refusal = None
-        if config is not None and not is_instructor():
-            refusal = training_queue().refusal(config)
-            if refusal:
-                st.warning(say(refusal))
-        clicked = st.button(t("sidebar.train"), key="train", type="primary",
-                            disabled=config is None or refusal is not None, width="stretch")
+        return settings_ui()
+
+
+def settings_ui() -> tuple[cfg.TrainConfig | None, bool]:
+    """The training settings and whether Train was pressed, wherever they are drawn."""
+    st.radio(t("sidebar.start_from"), list(cfg.PRESETS), key="preset", on_change=apply_preset,
+             horizontal=True, help=t("sidebar.start_from_help"),
+             format_func=words("preset.{option}"))
+    fields = {f.name: f for f in cfg.fields()}
+    values = {name: config_widget(fields[name]) for name in BASIC}
+    with st.expander(t("sidebar.more_settings")):
+        values.update({name: config_widget(f) for name, f in fields.items() if name not in BASIC})
+    try:
+        config = cfg.TrainConfig(**values)
+    except cfg.ConfigError as e:
+        st.error(config_error(e))
+        config = None
+    refusal = None
+    if config is not None and not is_instructor():
+        refusal = training_queue().refusal(config)
+        if refusal:
+            st.warning(say(refusal))
+    clicked = st.button(t("sidebar.train"), key="train", type="primary",
+                        disabled=config is None or refusal is not None, width="stretch")
     return config, clicked
 
 
@@ -137,7 +151,10 @@ def config_error(e: cfg.ConfigError) -> str:
 
 
 # -- output ------------------------------------------------------------------------------
-def prediction_ui(prediction: Prediction, uploaded: bool) -> None:
+def guess_ui(prediction: Prediction, uploaded: bool, compact: bool) -> None:
+    """The guess, or why there is none. `compact`: in one row under a phone's canvas (what the
+    model sees, its guess, how sure it is), so that the drawing and its guess share the screen;
+    otherwise beside the canvas, large, for a laptop or a projector."""
     if prediction.digit is None:  # nothing drawn, or not a digit: no guess, whatever the model would say
         reason = prediction.rejected or "empty"
         if reason == "empty":
@@ -145,13 +162,29 @@ def prediction_ui(prediction: Prediction, uploaded: bool) -> None:
         else:
             st.warning(t(f"guess.{reason}"))
         return
-    seen, guess = st.columns(2)
-    with seen:
-        st.image(enlarge(prediction.input), caption=t("guess.seen"))
-    with guess:
-        st.caption(t("guess.title"))
-        with st.container(key="guess"):
+    if not compact:
+        seen, guess = st.columns(2)
+        with seen:
+            st.image(enlarge(prediction.input), caption=t("guess.seen"))
+        with guess:
+            st.caption(t("guess.title"))
+            with st.container(key="guess"):
+                st.title(str(prediction.digit), anchor=False)
+        return
+    sure = f"{prediction.confidence:.1%}"
+    st.caption(t("phone.seen_and_guess"))
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="guess_row"):
+        st.image(enlarge(prediction.input), width=SEEN_WIDTH)
+        with st.container(key="guess", width="content"):
             st.title(str(prediction.digit), anchor=False)
+        st.markdown(t("phone.sure", confidence=sure) if prediction.confidence >= UNSURE_BELOW
+                    else t("phone.unsure", confidence=sure), width="content")
+
+
+def prediction_ui(prediction: Prediction) -> None:
+    """How sure the model is, in words, and its ten probabilities."""
+    if prediction.digit is None:
+        return
     with st.container(key="prediction"):
         if prediction.confidence < UNSURE_BELOW:
             st.warning(t("guess.unsure", digit=prediction.digit, confidence=f"{prediction.confidence:.0%}"))
@@ -204,12 +237,12 @@ def training_panel() -> None:
     job_ui(job)
 
 
-def submit_training(config: cfg.TrainConfig, drawings=None) -> None:
+def submit_training(config: cfg.TrainConfig, drawings=None, where=st.sidebar) -> None:
     try:
         st.session_state.job_id = training_queue().submit(
             config, owner=st.session_state.session_id, drawings=drawings, instructor=is_instructor())
-    except TrainingRefused as e:  # paused or over the budget since the sidebar last looked
-        st.sidebar.error(say(e.note))
+    except TrainingRefused as e:  # paused or over the budget since the settings last looked
+        where.error(say(e.note))
 
 
 @st.fragment
@@ -219,20 +252,28 @@ def drawing_ui() -> None:
     browser, which re-renders less. Whatever changes the model in use reruns the whole page."""
     recognizer, which = model_in_use()
     # The same elements on every run, so the canvas below keeps its place (and its drawing).
-    label, back = st.columns([4, 1], vertical_alignment="center")
-    label.markdown(model_label(recognizer, which))
-    if back.button(t("model.back"), key="use_shipped", disabled=st.session_state.model_path is None):
-        st.session_state.model_path = None
-        st.rerun()
+    with st.container(key="model_line"):
+        label, back = st.columns([4, 1], vertical_alignment="center")
+        label.markdown(model_label(recognizer, which))
+        if back.button(t("model.back"), key="use_shipped", disabled=st.session_state.model_path is None):
+            st.session_state.model_path = None
+            st.rerun()
 
+    # On a phone the result column goes under the drawing one: there the guess is in the
+    # drawing column, under the canvas, so that both are on the screen without scrolling.
+    phone = is_phone()
     draw, result = st.columns([1, 1.3], gap="large")
     with draw:
         source = st.radio(t("input.label"), ["draw", "upload"], horizontal=True, key="source",
                           label_visibility="collapsed", format_func=words("input.{option}"))
         image = canvas_ui() if source == "draw" else upload_ui()
-    with result:
         prediction = recognizer.predict(image) if image is not None else Prediction(None, None, None)
-        prediction_ui(prediction, uploaded=source == "upload")
+        if phone:
+            guess_ui(prediction, uploaded=source == "upload", compact=True)
+    with result:
+        if not phone:
+            guess_ui(prediction, uploaded=source == "upload", compact=False)
+        prediction_ui(prediction)
         feedback_ui(image, prediction, which)
 
     chosen = teaching_ui(recognizer, image, prediction)
@@ -241,20 +282,41 @@ def drawing_ui() -> None:
         st.rerun()
 
 
+def training_ui(settings, place) -> cfg.TrainConfig | None:
+    """`settings()` (the training settings and Train), then this session's training (its place
+    in the queue, its progress, its result), in `place`; returns the settings."""
+    with place:
+        config, train_clicked = settings()
+        if train_clicked and config is not None:
+            submit_training(config, where=place)
+        job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
+        running = job is not None and not job.state.finished
+        # Under the Train button, polled on its own while a training runs (and seldom otherwise).
+        st.fragment(training_panel, run_every=0.5 if running else IDLE_POLL_SECONDS)()
+    return config
+
+
 def class_page() -> None:
-    """The page every student and the teacher draw on."""
-    config, train_clicked = sidebar_ui()
-    if train_clicked and config is not None:
-        submit_training(config)
-    job = training_queue().status(st.session_state.job_id) if st.session_state.job_id else None
-    running = job is not None and not job.state.finished
-    with st.sidebar:  # under the Train button, polled on its own while a training runs
-        st.fragment(training_panel, run_every=0.5 if running else None)()
+    """The page every student and the teacher draw on. A phone's sidebar starts closed: there,
+    training goes under the drawing area, in an expander that opens once this session has a
+    training (waiting, running or done); elsewhere it is in the sidebar."""
+    st.html(NARROW_STYLE)
+    phone = is_phone()
+    if phone:
+        with st.sidebar:
+            language_ui()
+    else:
+        config = training_ui(sidebar_ui, st.sidebar)
+
+    with st.container(key="page_title"):
+        st.title(t("page.title"), anchor=False)
+    drawing_ui()
+    if phone:  # open once this session has a training, or from the run its Train was pressed in
+        opened = st.session_state.job_id is not None or bool(st.session_state.get("train"))
+        config = training_ui(settings_ui, st.expander(t("phone.train"), icon=":material/model_training:",
+                                                      expanded=opened, key="phone_training"))
     instructor_ui(st.session_state.model_path, training_queue(), st.session_state.session_id,
                   lambda drawings: submit_training(config or cfg.TrainConfig(), drawings))
-
-    st.title(t("page.title"), anchor=False)
-    drawing_ui()
 
 
 def main() -> None:

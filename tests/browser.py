@@ -422,3 +422,66 @@ def ink_near(page: DigitPage, point: Sequence[float], radius: float = 3) -> int:
 def ink(page: DigitPage) -> int:
     """Ink pixels on the whole drawing."""
     return page.page.locator(INK).evaluate(INK_PIXELS)
+
+
+# -- a phone (tests/test_phone_browser.py) ------------------------------------------------------
+PHONE = {"width": 390, "height": 844}     # CSS pixels of a common phone held upright
+# A phone's browser; the page tells a phone by "Mobi" in it (MDN's advice), as a server can.
+PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                    "Chrome/139.0.0.0 Mobile Safari/537.36")
+# Where the page has scrolled to: the window, and Streamlit's main area (which is what scrolls).
+SCROLLED = "() => [window.scrollY, document.querySelector('[data-testid=stMain]').scrollTop]"
+
+
+def phone_context(browser, **options):
+    """A browser context that is a phone: its screen, a touch screen, its user agent."""
+    return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                               user_agent=PHONE_USER_AGENT, **options)
+
+
+class TouchPage(DigitPage):
+    """`DigitPage` on a touch screen: each stroke is a finger's touchStart, touchMove... touchEnd,
+    sent through Chrome's DevTools protocol (`Input.dispatchTouchEvent`, points in the
+    viewport's CSS pixels), as a phone's screen sends them."""
+
+    def __init__(self, page, url: str, timeout: float = 30.0):
+        super().__init__(page, url, timeout)
+        self.cdp = page.context.new_cdp_session(page)
+
+    def touch(self, kind: str, points: Sequence[tuple[float, float]] = ()) -> None:
+        self.cdp.send("Input.dispatchTouchEvent",
+                      {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    def swipe(self, moves: Sequence[tuple[float, float]]) -> None:
+        """One finger through `moves` (viewport pixels)."""
+        self.touch("touchStart", moves[:1])
+        for point in moves[1:]:
+            self.touch("touchMove", [point])
+        self.touch("touchEnd")
+
+    def stroke(self, moves: Sequence[tuple[float, float]]) -> float:
+        """One finger stroke through `moves` (canvas pixels); returns perf_counter() when the
+        finger lifts. A stroke that left no ink (the canvas was still being set up) is drawn again."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        canvas_ink = self.page.locator(INK)
+        for _ in range(STROKE_TRIES):
+            before = canvas_ink.evaluate(INK_PIXELS)
+            box = self.canvas_box()
+            self.swipe([(box["x"] + x, box["y"] + y) for x, y in moves])
+            released = time.perf_counter()
+            self.drawn = True
+            try:
+                canvas_ink.evaluate(f"(c, before) => new Promise((done, fail) => {{"
+                                    f"  const t0 = performance.now();"
+                                    f"  const check = () => ({INK_PIXELS})(c) > before ? done() :"
+                                    f"    performance.now() - t0 > 2000 ? fail('no ink') : requestAnimationFrame(check);"
+                                    f"  check(); }})", before)
+                return released
+            except PlaywrightError:
+                continue
+        raise AssertionError(f"{STROKE_TRIES} strokes in a row left no ink on the canvas")
+
+    def scrolled(self) -> list[float]:
+        """[window.scrollY, the main area's scrollTop]."""
+        return self.page.evaluate(SCROLLED)
