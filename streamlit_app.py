@@ -20,7 +20,7 @@ from model import config as cfg
 from model.pictures import enlarge
 from model.recognizer import Prediction
 from ui.canvas import canvas_ui, upload_ui
-from ui.charts import history_frames, probability_spec
+from ui.charts import history_specs, probability_spec
 from ui.feedback import feedback_ui
 from ui.i18n import language, language_ui, say, t, words
 from ui.models import model_in_use, model_label
@@ -208,11 +208,14 @@ def job_ui(job: JobStatus) -> None:
         training_queue().cancel(job.id)
         st.rerun(scope="fragment")
     if job.history:  # one above the other: the sidebar is narrow
-        loss, acc = history_frames(job.history, t("chart.train"), t("chart.test"), t("chart.epoch"))
+        # Plain Vega-Lite specs: this panel redraws every half second while a training runs,
+        # and st.line_chart's Altair validation was most of the server's CPU then (bench/load.py --profile).
+        loss, acc = history_specs(job.history, t("chart.train"), t("chart.test"), t("chart.epoch"),
+                                  t("teach.loss"), t("teach.accuracy"), t("teach.data"))
         st.caption(t("chart.loss_per_epoch"))
-        st.line_chart(loss, height=160)
+        st.vega_lite_chart(spec=loss, height=160, width="stretch")
         st.caption(t("chart.accuracy_per_epoch"))
-        st.line_chart(acc, height=160)
+        st.vega_lite_chart(spec=acc, height=160, width="stretch")
     if job.state == JobState.DONE:
         with st.container(key="training_result"):
             st.success(t("job.result", test=f"{job.scores['test_accuracy']:.2%}",

@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.config import BEST  # noqa: E402
+from classroom.paths import mnist_path  # noqa: E402
 from model.data import load_mnist  # noqa: E402
 from classroom.paths import drawn_dev_path  # noqa: E402
 from model.evaluate import guess_canvases, guess_mnist, read_canvases, summarize  # noqa: E402
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if drawings_path is None:
         print("error: no drawings file; pass --drawings path/to/drawn_dev.npz", file=sys.stderr)
         return 1
-    mnist = load_mnist(args.data)
+    mnist = load_mnist(args.data or mnist_path())
     images, labels = read_canvases(drawings_path)
     writers = read_writers(drawings_path)
     feedback = (writers >= 1) & (writers <= args.feedback_writers)

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from model.config import BEST, LESSON, TrainConfig  # noqa: E402
+from classroom.paths import mnist_path  # noqa: E402
 from model.data import load_mnist  # noqa: E402
 from model.evaluate import guess_canvases, read_canvases  # noqa: E402
 from model.preprocess import to_ink  # noqa: E402
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from model import training  # imports TensorFlow
 
-    data = load_mnist(args.data)
+    data = load_mnist(args.data or mnist_path())
     images, labels = read_canvases(args.canvases)
     rows = ROWS
     if args.quick:

@@ -21,6 +21,7 @@ import keras  # noqa: E402
 
 from model import training  # noqa: E402
 from model.config import LESSON  # noqa: E402
+from classroom.paths import mnist_path  # noqa: E402
 from model.data import load_mnist  # noqa: E402
 from model.network import build_model  # noqa: E402
 
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", help="mnist.npz (default: $MNIST_PATH)")
     args = parser.parse_args()
-    data = load_mnist(args.data)
+    data = load_mnist(args.data or mnist_path())
     training.fit(LESSON.replace(epochs=1), data.head(1000))  # load and warm TensorFlow up
     runs = {"plain model.fit": [], "model.training.fit": []}
     for _ in range(args.repeats):

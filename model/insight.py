@@ -5,10 +5,12 @@ can be shown as pictures and every guess explained pixel by pixel. NumPy and Pil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from .config import LESSON, TrainConfig
 from .evaluate import summarize
 from .preprocess import prepare_mnist
 from .recognizer import Recognizer
@@ -24,14 +26,43 @@ def weight_images(recognizer: Recognizer) -> np.ndarray:
     return recognizer.kernel.T.reshape(10, 28, 28)
 
 
-def diverging(values: np.ndarray, limit: float, size: int = 112) -> Image.Image:
-    """Values in [-limit, limit] -> an RGB picture on the shared blue-white-red scale."""
+def weight_patterns(recognizer: Recognizer, inputs: np.ndarray) -> np.ndarray:
+    """(10, 28, 28): each digit's weights as the pattern they respond to in real digits: for each
+    pixel, the covariance over `inputs` (prepared 28x28 digits) between its ink and the digit's
+    score (Haufe et al., 2014, "On the interpretation of weight vectors of linear models").
+
+    The weights themselves look like noise: neighbouring pixels carry nearly the same ink, so a
+    model may put +1 on one and -1 on the next and lose nothing. Seen through the digits, those
+    ups and downs cancel and what is left reads as the digit. Linear in the weights, and computed
+    from them alone (the bias shifts every score alike and drops out)."""
+    x = np.asarray(inputs, np.float32).reshape(len(inputs), -1)
+    scores = x @ recognizer.kernel
+    scores -= scores.mean(axis=0)
+    return (x.T @ scores / len(x)).T.reshape(10, 28, 28)
+
+
+def diverging(values: np.ndarray, limit: float, size: int = 112, smooth: bool = False) -> Image.Image:
+    """Values in [-limit, limit] -> an RGB picture on the shared blue-white-red scale, enlarged
+    with each pixel a visible square, or `smooth`ly (for patterns, not single pixels' values)."""
     t = np.clip(np.asarray(values, np.float32) / (limit or 1.0), -1.0, 1.0)[..., None]
     rgb = np.where(t < 0, _MID + (_NEG - _MID) * -t, _MID + (_POS - _MID) * t)
     image = Image.fromarray(rgb.astype(np.uint8), mode="RGB")
     h, w = t.shape[:2]
     scale = max(1, size // max(h, w))
-    return image.resize((w * scale, h * scale), Image.Resampling.NEAREST)
+    return image.resize((w * scale, h * scale),
+                        Image.Resampling.BICUBIC if smooth else Image.Resampling.NEAREST)
+
+
+def square(image: np.ndarray) -> np.ndarray:
+    """The picture centred on a black square, so that every step of the conversion shows at one
+    size with its own shape (a thin 1 cropped to its ink is 10 times taller than wide)."""
+    image = np.asarray(image)
+    h, w = image.shape[:2]
+    n = max(h, w)
+    out = np.zeros((n, n) + image.shape[2:], image.dtype)
+    top, left = (n - h) // 2, (n - w) // 2
+    out[top:top + h, left:left + w] = image
+    return out
 
 
 def legend(limit: float, width: int = 280, height: int = 14) -> Image.Image:
@@ -74,8 +105,10 @@ class TestReport:
         return idx[np.argsort(-self.confidences[idx], kind="stable")][:limit]
 
 
-def test_report(recognizer: Recognizer, images: np.ndarray, labels: np.ndarray) -> TestReport:
-    probs = recognizer.probabilities(prepare_mnist(images, recognizer.pipeline))
+def test_report(recognizer: Recognizer, images: np.ndarray, labels: np.ndarray,
+                inputs: np.ndarray | None = None) -> TestReport:
+    """`inputs`: the images already prepared for the recognizer's pipeline, when the caller has them."""
+    probs = recognizer.probabilities(prepare_mnist(images, recognizer.pipeline) if inputs is None else inputs)
     guesses = probs.argmax(axis=1)
     labels = np.asarray(labels, int)
     summary = summarize(labels, guesses)
@@ -99,3 +132,13 @@ def guesses_along(recognizer: Recognizer, image: np.ndarray) -> list[tuple[str, 
         p = recognizer.probabilities(x[None])[0]
         out.append((step.name, step.image, int(p.argmax()), float(p.max())))
     return out
+
+
+def changes(config: TrainConfig, base: TrainConfig = LESSON) -> dict[str, Any]:
+    """The settings where `config` differs from `base` (the lesson), in the config's order: what a
+    run changed. The kept aspect ratio counts only with the "moments" normalization, which uses it."""
+    lesson = base.to_dict()
+    changed = {name: value for name, value in config.to_dict().items() if value != lesson[name]}
+    if config.normalization != "moments":
+        changed.pop("aspect", None)
+    return changed

@@ -114,7 +114,7 @@ def test_retraining_from_the_sidebar_changes_the_model(page, samples):
     result.wait_for(timeout=TRAINING_TIMEOUT * 1000)
     assert "Trained: test accuracy" in result.inner_text()
     in_use = page.model_in_use()
-    assert "your model" in in_use and "1 epochs" in in_use, in_use
+    assert "your model" in in_use and "1 epoch," in in_use, in_use
 
     # The new model answers drawings too.
     page.draw(samples[0]["strokes"])

@@ -113,7 +113,7 @@ def test_published_model_reaches_the_other_student(browser, server, samples, dat
     a.page.locator(".st-key-train button").click()
     a.page.locator(".st-key-training_result").wait_for(timeout=TRAINING_TIMEOUT * 1000)
     expect(model_line(a)).to_contain_text("your model trained")
-    expect(model_line(a)).to_contain_text("1 epochs")
+    expect(model_line(a)).to_contain_text("1 epoch,")
     [model_file] = (data_dir / "models").glob("*.keras")
     one_epoch = load_recognizer(model_file)
 

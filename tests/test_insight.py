@@ -190,3 +190,56 @@ def test_mistakes_limit_keeps_the_most_confident(report):
 @pytest.mark.parametrize("digit", range(10))
 def test_no_mistakes_listed_on_the_diagonal(report, digit):
     assert len(report.mistakes(true=digit, guessed=digit)) == 0
+
+
+# -- the weights as patterns (the "What it learned" pictures) ---------------------------------------
+
+@pytest.fixture
+def digits_28(mnist) -> np.ndarray:
+    return mnist.x_test[:400].astype(np.float32) / 255.0
+
+
+def test_patterns_are_one_28x28_picture_per_digit(random_recognizer, digits_28):
+    assert insight.weight_patterns(random_recognizer, digits_28).shape == (10, 28, 28)
+
+
+def test_patterns_are_linear_in_the_weights_and_ignore_the_bias(random_recognizer, digits_28):
+    rng = np.random.default_rng(3)
+    other = Recognizer(rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
+    both = Recognizer(random_recognizer.kernel + 2 * other.kernel, np.zeros(10, np.float32))
+    np.testing.assert_allclose(insight.weight_patterns(both, digits_28),
+                               insight.weight_patterns(random_recognizer, digits_28)
+                               + 2 * insight.weight_patterns(other, digits_28), rtol=1e-3, atol=1e-3)
+
+
+def test_a_pixel_nobody_inks_has_no_pattern(random_recognizer, digits_28):
+    """MNIST's corners are always blank: whatever their weights, they go with no score."""
+    patterns = insight.weight_patterns(random_recognizer, digits_28)
+    assert np.abs(patterns[:, 0, 0]).max() == 0.0
+
+
+def test_the_report_takes_prepared_inputs_alike(recognizer, mnist):
+    from model.preprocess import prepare_mnist
+    images, labels = mnist.x_test[:300], mnist.y_test[:300]
+    given = insight.test_report(recognizer, images, labels, inputs=prepare_mnist(images, recognizer.pipeline))
+    np.testing.assert_array_equal(given.guesses, insight.test_report(recognizer, images, labels).guesses)
+
+
+@pytest.mark.parametrize("shape", [(200, 20), (20, 200), (28, 28), (5, 9, 3)])
+def test_square_centres_a_picture_on_black(shape):
+    picture = np.ones(shape, np.float32)
+    out = insight.square(picture)
+    side = max(shape[:2])
+    assert out.shape == (side, side) + shape[2:]
+    assert out.sum() == picture.sum()                 # nothing cut off, nothing added
+    ink = out.reshape(side, side, -1).any(axis=2)
+    for lines in (np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))):   # rows, columns
+        assert abs((lines[0] + lines[-1]) / 2 - (side - 1) / 2) <= 0.5             # centred
+
+
+def test_smooth_enlarging_keeps_the_colours_and_the_size():
+    values = np.zeros((28, 28))
+    values[:, :14], values[:, 14:] = -1.0, 1.0
+    sharp, smooth = (np.asarray(insight.diverging(values, 1.0, 112, smooth=s)).astype(int) for s in (False, True))
+    assert sharp.shape == smooth.shape == (112, 112, 3)
+    assert smooth[50, 5, 2] > smooth[50, 5, 0] and smooth[50, -5, 0] > smooth[50, -5, 2]

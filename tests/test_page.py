@@ -197,7 +197,7 @@ def test_one_epoch_of_retraining_changes_the_model_in_use_and_tensorflow_stays_o
     assert not before["exception"] and not after["exception"], after["exception"]
     assert not after["errors"], after["errors"]
     assert after["result"], "no training result within the timeout"
-    assert "your model" in after["model_in_use"] and "1 epochs" in after["model_in_use"], after
+    assert "your model" in after["model_in_use"] and "1 epoch," in after["model_in_use"], after
     assert after["model_in_use"] != before["model_in_use"]
     assert seen["server_modules"] == [], "the page's process imported TensorFlow"
     [model_file] = (data_dir / "models").glob("*.keras")

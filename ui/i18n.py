@@ -100,6 +100,7 @@ def _what_fits(values: dict, lang: str | None) -> str:
 
 
 def settings_text(config) -> str:
-    """A training's settings in a few words: '5 epochs, batch 100, sgd 0.01'."""
-    return t("model.settings", epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
+    """A training's settings in a few words: '5 epochs, batch 100, sgd 0.01' ('1 epoch')."""
+    epochs = t("teach.set_epochs_one" if config.epochs == 1 else "teach.set_epochs", value=config.epochs)
+    return t("model.settings", epochs=epochs, batch_size=config.batch_size, optimizer=config.optimizer,
              learning_rate=f"{config.learning_rate:g}")

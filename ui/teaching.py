@@ -2,9 +2,10 @@
 pictures, why this guess, where the model fails, the runs to compare, learning curves."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-
 import re
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import pandas as pd
@@ -14,9 +15,19 @@ from classroom import paths, runs
 from model import insight
 from model.data import DataError, load_mnist
 from model.pictures import enlarge
+from model.preprocess import prepare_mnist
 from model.recognizer import Prediction, Recognizer
-from ui.charts import history_frames
-from ui.i18n import catalog, t, words
+from ui.charts import history_specs, runs_spec
+from ui.i18n import t, words
+
+# The tabs' captions and the leaderboard's cells break between words only. Streamlit's own
+# style breaks Korean between any two syllables ("자르|기"); `keep-all` keeps every word whole.
+CAPTION_STYLE = """<style>
+.st-key-teaching_tab [data-testid="stCaptionContainer"],
+.st-key-teaching_tab [data-testid="stCaptionContainer"] *,
+.st-key-teaching_tab td [data-testid],
+.st-key-teaching_tab td [data-testid] * { word-break: keep-all; overflow-wrap: normal; }
+</style>"""
 
 TABS = ["converts", "learned", "why", "fails", "runs", "curves"]     # tab ids; their names are in the catalog
 
@@ -50,12 +61,29 @@ def mnist_test():
     return (data.x_test, data.y_test), ""
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def prepared_test(pipeline_key: str, _pipeline):
+    """MNIST's test digits prepared for a pipeline (`repr` of it): once per server and pipeline."""
+    test, _ = mnist_test()
+    return prepare_mnist(test[0], _pipeline) if test is not None else None
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def test_report_for(model_key: str, _recognizer: Recognizer):
     """Computed once per model (`weights_key`: its weights, not its file, which a publish
     overwrites), shared by every session."""
     test, _ = mnist_test()
-    return insight.test_report(_recognizer, *test) if test is not None else None
+    if test is None:
+        return None
+    return insight.test_report(_recognizer, *test, inputs=prepared_test(repr(_recognizer.pipeline),
+                                                                         _recognizer.pipeline))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def patterns_for(model_key: str, _recognizer: Recognizer):
+    """The weights as the patterns they respond to in MNIST's test digits; None without MNIST."""
+    inputs = prepared_test(repr(_recognizer.pipeline), _recognizer.pipeline)
+    return insight.weight_patterns(_recognizer, inputs) if inputs is not None else None
 
 
 def conversion_ui(recognizer: Recognizer, image) -> None:
@@ -68,18 +96,35 @@ def conversion_ui(recognizer: Recognizer, image) -> None:
         return
     st.caption(t("converts.caption"))
     for column, (name, picture, digit, p) in zip(st.columns(len(steps)), steps):
-        column.image(enlarge(picture, 140), caption=t("converts.step", step=step_name(name), digit=digit,
-                                                      confidence=f"{p:.0%}"))
+        caption = t("converts.step", step=step_name(name), digit=digit, confidence=f"{p:.0%}")
+        column.image(enlarge(insight.square(picture), 140), caption=caption)   # square: one size for all
 
 
 def weights_ui(recognizer: Recognizer) -> None:
-    weights = insight.weight_images(recognizer)
-    limit = float(abs(weights).max())
-    st.caption(t("learned.caption"))
+    """Each digit's weights as a picture: by default as the pattern they respond to in real
+    digits (legible), or as they are (noisy: what "Why this guess" multiplies the ink by)."""
+    view = st.radio(t("teach.weights_view"), ["patterns", "weights"], key="weights_view", horizontal=True,
+                    format_func=words("teach.weights_{option}"), label_visibility="collapsed")
+    pictures = None
+    if view == "patterns":
+        with st.spinner(t("teach.weights_preparing")):
+            pictures = patterns_for(weights_key(recognizer), recognizer)
+        if pictures is None:
+            st.info(t("teach.weights_no_mnist"))
+    if pictures is not None:    # each on its own scale: the patterns' units mean nothing to a student
+        st.caption(t("learned.caption"))
+        limits = [float(abs(p).max()) for p in pictures]
+        legend = t("teach.patterns_legend")
+    else:
+        pictures = insight.weight_images(recognizer)
+        limits = [float(abs(pictures).max())] * 10
+        st.caption(t("teach.weights_caption"))
+        legend = f"−{limits[0]:.2f}   ←   0   →   +{limits[0]:.2f}"
     for row in (range(0, 5), range(5, 10)):
         for column, d in zip(st.columns(5), row):
-            column.image(insight.diverging(weights[d], limit), caption=t("learned.digit", digit=d))
-    st.image(insight.legend(limit), caption=f"−{limit:.2f}   ←   0   →   +{limit:.2f}")
+            column.image(insight.diverging(pictures[d], limits[d], size=140, smooth=view == "patterns"),
+                         caption=t("learned.digit", digit=d))
+    st.image(insight.legend(1.0), caption=legend)
 
 
 def evidence_ui(recognizer: Recognizer, prediction: Prediction) -> None:
@@ -145,6 +190,67 @@ def failures_ui(recognizer: Recognizer) -> None:
                          caption=f"{report.labels[i]} → {report.guesses[i]} ({report.confidences[i]:.0%})")
 
 
+def plural(key: str, count) -> str:
+    """'1 epoch', '2 epochs': the catalog's `key_one` for exactly one, `key` otherwise."""
+    return t(f"{key}_one" if count == 1 else key, value=count)
+
+
+def setting_words(name: str, value) -> str:
+    """One changed setting in words: '20 epochs', 'learning rate 0.5', 'deskewed'."""
+    if name in ("epochs", "augment"):
+        return plural(f"teach.set_{name}", value)
+    if isinstance(value, bool):
+        return t(f"teach.set_{name}") if value else t("teach.set_off", label=t(f"config.{name}.label"))
+    if name in ("optimizer", "normalization"):
+        return t(f"teach.set_{name}_{value}")
+    return t(f"teach.set_{name}", value=f"{value:g}" if isinstance(value, float) else value)
+
+
+def changes_text(config) -> str:
+    """What a run changed from the lesson, in words; the lesson itself says so."""
+    changed = [setting_words(name, value) for name, value in insight.changes(config).items()]
+    return ", ".join(changed) if changed else t("teach.lesson")
+
+
+def viewer_zone() -> str | None:
+    try:
+        return st.context.timezone
+    except Exception:  # no browser behind this run
+        return None
+
+
+def local_when(iso: str, zone: str | None, now: dt.datetime | None = None) -> str:
+    """A run's UTC time stamp on the viewer's clock: '14:05' today, '2026-11-28 14:05' before."""
+    try:
+        tz = ZoneInfo(zone) if zone else None
+        stamp = dt.datetime.fromisoformat(iso).astimezone(tz)
+        today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(tz).date()
+    except (ValueError, TypeError, KeyError, OSError):
+        return iso[:16].replace("T", " ")
+    return stamp.strftime("%H:%M" if stamp.date() == today else "%Y-%m-%d %H:%M")
+
+
+def ranked(recorded: list) -> list:
+    """Best first: by accuracy on people's drawings where it was measured, then on MNIST's test set."""
+    return sorted(recorded, key=lambda r: (r.drawn_accuracy is None, -(r.drawn_accuracy or 0.0),
+                                           -(r.test_accuracy or 0.0), -r.id))
+
+
+def leaderboard(recorded: list, zone: str | None = None) -> pd.DataFrame:
+    """The runs as a leaderboard: place, run, what it changed from the lesson, its scores, when.
+    The drawings' column only when some run was scored on drawings."""
+    rows = [{"place": place, "run": r.id, "changes": changes_text(r.config), "drawn_accuracy": r.drawn_accuracy,
+             "test_accuracy": r.test_accuracy, "time": local_when(r.created_at, zone)}
+            for place, r in enumerate(ranked(recorded), start=1)]
+    table = pd.DataFrame(rows, columns=["place", "run", "changes", "drawn_accuracy", "test_accuracy", "time"])
+    return table if table["drawn_accuracy"].notna().any() else table.drop(columns="drawn_accuracy")
+
+
+LEADERBOARD_COLUMNS = {"place": "teach.col_place", "run": "runs.col.run", "changes": "teach.col_changes",
+                       "drawn_accuracy": "runs.col.drawn_accuracy", "test_accuracy": "runs.col.test_accuracy",
+                       "time": "runs.col.time"}
+
+
 def runs_ui() -> str | None:
     """The recorded runs; returns the model file of a run the student chose to draw with."""
     try:
@@ -155,20 +261,21 @@ def runs_ui() -> str | None:
     if not recorded:
         st.info(t("runs.none"))
         return None
-    table = pd.DataFrame([r.row() for r in recorded])
-    names = {c: t(f"config.{c}.label") if f"config.{c}.label" in catalog("en") else t(f"runs.col.{c}")
-             for c in table.columns}
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: (st.column_config.NumberColumn(names[c], format="percent")
-                                    if c.endswith("accuracy") else st.column_config.Column(names[c]))
-                                for c in table.columns})
-    chart = alt.Chart(table).mark_circle(size=90).encode(
-        x=alt.X("epochs:Q", title=t("config.epochs.label")),
-        y=alt.Y("test_accuracy:Q", scale=alt.Scale(zero=False), title=t("runs.test_accuracy")),
-        color=alt.Color("batch_size:N", title=t("config.batch_size.label")),
-        tooltip=["run", "epochs", "batch_size", "learning_rate", "optimizer", "test_accuracy"])
-    st.altair_chart(chart, width="stretch")
-    usable = [r for r in recorded if r.model_path]
+    table = leaderboard(recorded, viewer_zone())
+    st.caption(t("teach.leaderboard"))
+    # A table, not a dataframe: the changed settings wrap onto more lines instead of being cut off.
+    names = {c: t(LEADERBOARD_COLUMNS[c]) for c in table.columns}
+    percent = {names[c]: "{:.2%}" for c in ("drawn_accuracy", "test_accuracy") if c in table.columns}
+    st.table(table.rename(columns=names).style.format(percent, na_rep="–"), hide_index=True, border="horizontal")
+    points = [{"run": str(r.id), "learning_rate": r.config.learning_rate, "test_accuracy": r.test_accuracy,
+               "batch_size": r.config.batch_size, "optimizer": t(f"config.optimizer.{r.config.optimizer}"),
+               "changes": changes_text(r.config)} for r in recorded if r.test_accuracy is not None]
+    st.caption(t("teach.runs_chart"))
+    titles = {"run": t("runs.col.run"), "learning_rate": t("config.learning_rate.label"),
+              "test_accuracy": t("runs.test_accuracy"), "batch_size": t("config.batch_size.label"),
+              "optimizer": t("config.optimizer.label"), "changes": t("teach.col_changes")}
+    st.vega_lite_chart(runs_spec(points, titles), height=300, width="stretch")
+    usable = [r for r in ranked(recorded) if r.model_path]
     choice = st.selectbox(t("runs.choose"), [r.id for r in usable], key="run_choice",
                           format_func=words("runs.run"))
     if st.button(t("runs.use"), key="use_run"):
@@ -181,16 +288,18 @@ def curves_ui(recognizer: Recognizer) -> None:
     if not history.get("loss"):
         st.info(t("curves.none"))
         return
-    loss, acc = history_frames(history, t("chart.train"), t("chart.test"), t("chart.epoch"))
+    loss, acc = history_specs(history, t("chart.train"), t("chart.test"), t("chart.epoch"), t("teach.loss"),
+                              t("teach.accuracy"), t("teach.data"))
     left, right = st.columns(2)
     left.caption(t("chart.loss_per_epoch"))
-    left.line_chart(loss, height=220)
+    left.vega_lite_chart(loss, height=220, width="stretch")
     right.caption(t("chart.accuracy_per_epoch"))
-    right.line_chart(acc, height=220)
+    right.vega_lite_chart(acc, height=220, width="stretch")
 
 
 def teaching_ui(recognizer: Recognizer, image, prediction: Prediction) -> str | None:
     """The tabs; only the open tab is computed. Returns a run's model path if one was chosen."""
+    st.html(CAPTION_STYLE)
     tabs = st.tabs([t(f"tabs.{tab}") for tab in TABS], key="teaching_tab", on_change="rerun")
     chosen = None
     views = [lambda: conversion_ui(recognizer, image), lambda: weights_ui(recognizer),
