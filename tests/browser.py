@@ -485,3 +485,12 @@ class TouchPage(DigitPage):
     def scrolled(self) -> list[float]:
         """[window.scrollY, the main area's scrollTop]."""
         return self.page.evaluate(SCROLLED)
+
+
+# -- when the browser tests cannot run -----------------------------------------------------------
+def browser_unavailable(reason: str) -> None:
+    """Skip with the reason; in CI, fail: CI must run the browser tests."""
+    import pytest
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the browser tests")
+    pytest.skip(reason)

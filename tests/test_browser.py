@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from browser import (STROKES, VIEWPORT, DigitPage, browser_missing, launch_chromium, load_samples,
+from browser import (browser_unavailable, STROKES, VIEWPORT, DigitPage, browser_missing, launch_chromium, load_samples,
                      recognize_all, streamlit_server)
 
 # Issue 4's bar. The shipped model gets 93.5 % of these 200 digits offline (drawn_dev's own
@@ -26,17 +26,13 @@ TRAINING_TIMEOUT = 240.0    # TensorFlow's import (~10 s) and one epoch, on a bu
 TABS = 2                    # browsers drawing at once: two cores, and a server to share them with
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def can_browse():
     reason = browser_missing()
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +62,7 @@ def page(browser, server):
 @pytest.fixture(scope="module")
 def samples():
     if not STROKES.is_file():
-        unavailable(f"the drawn digits are not at {STROKES}")
+        browser_unavailable(f"the drawn digits are not at {STROKES}")
     return load_samples()
 
 

@@ -14,12 +14,11 @@ Skips, saying why, without Playwright or Debian's chromium, except with CI=true.
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
 import browser as helpers
-from browser import (STROKES, VIEWPORT, DigitPage, browser_missing, covered_points, expect, ink,
+from browser import (browser_unavailable, STROKES, VIEWPORT, DigitPage, browser_missing, covered_points, expect, ink,
                      ink_near, launch_chromium, load_samples, streamlit_server)
 
 SIZE = 280              # the canvas, in canvas pixels
@@ -41,17 +40,13 @@ STARTS = {
 }
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def samples():
     reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
     return load_samples()
 
 

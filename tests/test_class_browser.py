@@ -17,12 +17,11 @@ subprocess (tests/browser.py) with this test's own DIGITS_DATA_DIR.
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 import pytest
 
-from browser import (STROKES, DigitPage, browser_missing, expect, launch_chromium, load_samples,
+from browser import (browser_unavailable, STROKES, DigitPage, browser_missing, expect, launch_chromium, load_samples,
                      streamlit_server)
 
 TRAINING_TIMEOUT = 240.0    # TensorFlow's import and one epoch, on a busy machine
@@ -35,17 +34,13 @@ PUBLISHED_TOAST = "The instructor published a new class model"
 PASSWORD = "class-browser-test"
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def browser():
     reason = browser_missing()
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch_chromium(p)
@@ -64,7 +59,7 @@ def server(browser, data_dir, monkeypatch):
 @pytest.fixture
 def samples():
     if not STROKES.is_file():
-        unavailable(f"the drawn digits are not at {STROKES}")
+        browser_unavailable(f"the drawn digits are not at {STROKES}")
     return load_samples()
 
 

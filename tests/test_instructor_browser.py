@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from browser import (APP, MNIST, REPO, VIEWPORT, DigitPage, Server, browser_missing, expect, free_port,
+from browser import (browser_unavailable, APP, MNIST, REPO, VIEWPORT, DigitPage, Server, browser_missing, expect, free_port,
                      launch_chromium, stop_server, streamlit_server, wait_healthy)
 
 SHORT = 30_000              # ms: a page load or a rerun on a busy machine
@@ -35,17 +35,13 @@ INSTRUCTOR_ONLY = ["instructor_panel", "publish", "unpublish", "publish_choice",
                    "training_budget", "export_drawings", "finetune", "drawings_digit"]
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def browser():
     reason = browser_missing()
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch_chromium(p)

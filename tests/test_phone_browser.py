@@ -12,7 +12,6 @@ Skips, saying why, without Playwright or Debian's chromium, except with CI=true.
 """
 from __future__ import annotations
 
-import os
 import re
 import types
 import uuid
@@ -25,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 import classroom.queue
 import ui.layout
-from browser import (PHONE, PHONE_USER_AGENT, STROKES, TouchPage, browser_missing, covered_points, expect, ink,
+from browser import (browser_unavailable, PHONE, PHONE_USER_AGENT, STROKES, TouchPage, browser_missing, covered_points, expect, ink,
                      ink_near, launch_chromium, load_samples, pen_moves, phone_context, streamlit_server)
 from classroom import runs
 from model import store
@@ -40,17 +39,13 @@ OFFLINE_SECONDS = 8         # how long the phone's connection stays down
 SHORT = 15_000              # ms: for what the page shows after a rerun
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def samples():
     reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
     return load_samples()
 
 

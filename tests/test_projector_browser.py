@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from browser import (SHARED_DATA, STROKES, browser_missing, expect, launch_chromium, load_samples, pen_moves,
+from browser import (browser_unavailable, SHARED_DATA, STROKES, browser_missing, expect, launch_chromium, load_samples, pen_moves,
                      streamlit_server)
 
 PASSWORD = "wall-and-42-owls"
@@ -59,17 +59,13 @@ TEXT_SIZES = """() => {
 }"""
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def browser():
     reason = browser_missing()
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = launch_chromium(p)
@@ -113,7 +109,7 @@ def record_runs() -> None:
 def server(monkeypatch, data_dir):
     """A class's server with a password, the class's drawings and a few runs already there."""
     if not DRAWN_DEV.is_file() or not STROKES.is_file():
-        unavailable(f"the drawn digits are not in {SHARED_DATA}")
+        browser_unavailable(f"the drawn digits are not in {SHARED_DATA}")
     monkeypatch.setenv("DIGITS_INSTRUCTOR_PASSWORD", PASSWORD)
     later = add_class_drawings()
     record_runs()

@@ -5,11 +5,10 @@ Skips, saying why, without Playwright or Debian's chromium, except with CI=true.
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from browser import STROKES, DigitPage, browser_missing, launch_chromium, load_samples, streamlit_server
+from browser import browser_unavailable, STROKES, DigitPage, browser_missing, launch_chromium, load_samples, streamlit_server
 from ui.teaching import TABS
 
 # What each tab must show once a digit is drawn: a picture or a chart, or (for the runs,
@@ -17,17 +16,13 @@ from ui.teaching import TABS
 SHOWS = {"Compare runs": "No trainings recorded yet"}
 
 
-def unavailable(reason: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
     if reason:
-        unavailable(reason)
+        browser_unavailable(reason)
     from playwright.sync_api import sync_playwright
     with streamlit_server(data_dir=tmp_path_factory.mktemp("data")) as server, sync_playwright() as p:
         browser = launch_chromium(p)
