@@ -68,6 +68,14 @@ MAX_HOLES = 6
 # extra loops. Less than half is a few specks spread out; a scribble goes back and forth.
 MIN_LENGTH = 0.5
 MAX_LENGTH = 4.5
+# A scribble with a medium pen can pass every check above, but it is busier than a digit: it
+# fills more of its square, or has more holes than pieces by two or more (an 8 has one piece
+# and two holes: -1). Such ink is only guessed when the model is sure of it: real drawings
+# that busy and guessed below that confidence are few (5 of drawn_dev's 7,494, 1 of them
+# right), scribbles many (11 of the 18 that passed the checks above in bench/rejection.py).
+BUSY_DENSITY = 0.45
+BUSY_EULER = -2
+BUSY_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,11 @@ class InkShape:
     density: float      # ink pixels / the square on the ink box's longer side
     length: float       # the strokes' total length / the ink box's longer side
     euler: int          # pieces minus holes (after closing 1-pixel gaps)
+
+    @property
+    def busy(self) -> bool:
+        """Ink like a scribble's: guessed only when the model is sure (`BUSY_CONFIDENCE`)."""
+        return self.density > BUSY_DENSITY or self.euler <= BUSY_EULER
 
     def rejection(self) -> str | None:
         """The reason this ink is not a digit, or None if it may well be one."""
@@ -152,6 +165,11 @@ def measure(gray: np.ndarray) -> InkShape | None:
     return InkShape(share=float(area / mask.size), extent=side / canvas, width=float(width / canvas),
                     elongation=float(side / width), density=float(area / side ** 2),
                     length=float(area / width / side), euler=_euler(quads))
+
+
+def busy(gray: np.ndarray) -> bool:
+    shape = measure(gray)
+    return shape is not None and shape.busy
 
 
 def rejection(gray: np.ndarray) -> str | None:

@@ -77,6 +77,8 @@ class Recognizer:
         if rejected is not None:
             return Prediction(None, np.zeros(10), x, rejected)
         p = self.probabilities(x[None])[0].astype(np.float64)
+        if self.check_ink and p.max() < ink.BUSY_CONFIDENCE and ink.busy(gray):
+            return Prediction(None, np.zeros(10), x, ink.NOT_A_DIGIT)
         return Prediction(int(p.argmax()), p, x)
 
 

@@ -2,6 +2,8 @@
 what its file says, NumPy inference matches Keras, and canvases of every kind are read alike."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,9 @@ def test_opaque_and_transparent_rgba_canvases_give_the_same_prediction(model_fil
 
 
 def test_probabilities_sum_to_one_and_rank_the_guess_first(model_file, mnist, draw):
-    recognizer = load_recognizer(model_file)
+    # The probabilities themselves: a weak model's unsure guess at bold ink would be refused
+    # as not a digit (tests/test_ink.py), which is not what this checks.
+    recognizer = dataclasses.replace(load_recognizer(model_file), check_ink=False)
     for canvas in [draw(d) for d in (0, 1, 4, 7)] + [canvas_of(d) for d in mnist.x_test[:10]]:
         prediction = recognizer.predict(canvas)
         assert prediction.probabilities.shape == (10,)
