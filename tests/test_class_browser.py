@@ -21,6 +21,7 @@ import io
 import numpy as np
 import pytest
 
+from ui.i18n import t
 from browser import (browser_unavailable, STROKES, DigitPage, browser_missing, expect, launch_chromium, load_samples,
                      streamlit_server)
 
@@ -30,7 +31,7 @@ SHORT = 30_000              # ms: anything but training
 # shipped model disagree by a clear margin, drawn in Chromium: 11 is a "2" the one-epoch
 # model calls a 6; 6 is a "7" it calls a 2. The test checks the disagreement again itself.
 CANDIDATES = (11, 6, 34, 21)
-PUBLISHED_TOAST = "The instructor published a new class model"
+PUBLISHED_TOAST = t("model.published_toast", lang="en")      # the page's words, from its catalog
 PASSWORD = "class-browser-test"
 
 
@@ -139,22 +140,22 @@ def test_published_model_reaches_the_other_student(browser, server, samples, dat
     expect(a.page.locator(".st-key-instructor_panel")).to_be_visible(timeout=SHORT)
     expect(b.page.locator(".st-key-instructor_panel")).to_have_count(0)
     choice = a.page.locator(".st-key-publish_choice input")    # a combo box: the choice is its value
-    if choice.input_value() != "my current model":
+    if choice.input_value() != t("publish.my_model", lang="en"):
         a.page.locator(".st-key-publish_choice button").click()
-        a.page.get_by_role("option", name="my current model").click()
-    expect(choice).to_have_value("my current model")
+        a.page.get_by_role("option", name=t("publish.my_model", lang="en")).click()
+    expect(choice).to_have_value(t("publish.my_model", lang="en"))
     a.page.locator(".st-key-publish button").click()
-    expect(a.page.get_by_text("Published: every student's next guess uses it.")).to_be_visible(timeout=SHORT)
+    expect(a.page.get_by_text(t("publish.done", lang="en"))).to_be_visible(timeout=SHORT)
 
     # B's next rerun (drawing again) switches B to the class model: A's model.
     guess_b = draw_and_guess(b, chosen)
     expect(b.page.get_by_text(PUBLISHED_TOAST)).to_be_visible(timeout=SHORT)
-    expect(model_line(b)).to_contain_text("the class model (published by the instructor)")
+    expect(model_line(b)).to_contain_text(t("model.class", lang="en"))
     assert guess_b == guess_a, "B draws what A drew and now has A's model: same guess"
     assert guess_b == answer(one_epoch, seen_input(b))
 
     # A leaves A's own model for the class model, which is now the same model.
     a.page.locator(".st-key-use_shipped button").click()
-    expect(model_line(a)).to_contain_text("the class model (published by the instructor)")
+    expect(model_line(a)).to_contain_text(t("model.class", lang="en"))
     expect(a.page.locator(".st-key-use_shipped button:enabled")).to_have_count(0)  # gone, or disabled
     expect(a.page.locator(".st-key-guess")).to_have_text(guess_a)
