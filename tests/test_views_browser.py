@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 
 from browser import browser_unavailable, STROKES, DigitPage, browser_missing, launch_chromium, load_samples, streamlit_server
+from ui.i18n import t
 from ui.teaching import TABS
 
 # What each tab must show once a digit is drawn: a picture or a chart, or (for the runs,
 # none recorded in a fresh data folder) the hint saying where runs come from.
-SHOWS = {"Compare runs": "No trainings recorded yet"}
+SHOWS = {"runs": "No trainings recorded yet"}     # a fresh data folder: a message, no picture
 
 
 
@@ -34,7 +35,7 @@ def page(tmp_path_factory):
 
 @pytest.mark.parametrize("tab", TABS)
 def test_each_teaching_tab_renders_without_error(page, tab, tmp_path):
-    page.get_by_role("tab", name=tab).click()
+    page.get_by_role("tab", name=t(f"tabs.{tab}", lang="en")).click()
     panel = page.locator('[role="tabpanel"]:visible').first
     if tab in SHOWS:
         panel.get_by_text(SHOWS[tab]).wait_for(timeout=60_000)
