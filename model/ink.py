@@ -94,14 +94,17 @@ class InkShape:
         """Ink like a scribble's: guessed only when the model is sure (`BUSY_CONFIDENCE`)."""
         return self.density > BUSY_DENSITY or self.euler <= BUSY_EULER
 
-    def rejection(self) -> str | None:
-        """The reason this ink is not a digit, or None if it may well be one."""
+    def rejection(self, confidence: float = 1.0) -> str | None:
+        """The reason this ink is not a digit, or None if it may well be one; `confidence` is
+        the model's top probability for it (busy ink needs a sure model)."""
         if self.extent < MIN_EXTENT or self.length < MIN_LENGTH:
             return TOO_LITTLE_INK
         if self.elongation < BLOB_ELONGATION:
             return TOO_LITTLE_INK if self.extent < TAP_EXTENT else NOT_A_DIGIT
         if (self.width > MAX_WIDTH or self.density > MAX_DENSITY or self.share > MAX_INK_SHARE
                 or self.euler > MAX_PIECES or self.euler < 1 - MAX_HOLES or self.length > MAX_LENGTH):
+            return NOT_A_DIGIT
+        if self.busy and confidence < BUSY_CONFIDENCE:
             return NOT_A_DIGIT
         return None
 
@@ -167,15 +170,11 @@ def measure(gray: np.ndarray) -> InkShape | None:
                     length=float(area / width / side), euler=_euler(quads))
 
 
-def busy(gray: np.ndarray) -> bool:
-    shape = measure(gray)
-    return shape is not None and shape.busy
-
-
-def rejection(gray: np.ndarray) -> str | None:
-    """Why this canvas (uint8, white on black) holds no digit to guess, or None."""
+def rejection(gray: np.ndarray, confidence: float = 1.0) -> str | None:
+    """Why this canvas (uint8, white on black) holds no digit to guess, or None; `confidence`
+    is the model's top probability for it."""
     shape = measure(gray)
     if shape is not None:
-        return shape.rejection()
+        return shape.rejection(confidence)
     # Nothing left after shrinking 2x: either nothing at all, or a speck too small to read.
     return TOO_LITTLE_INK if (gray > int(INK_THRESHOLD * 255)).any() else EMPTY

@@ -73,12 +73,10 @@ class Recognizer:
         x = to_mnist_format(gray if np.asarray(image).dtype == np.uint8 else image, self.pipeline)
         if x is None:
             return Prediction(None, np.zeros(10), None, ink.EMPTY)
-        rejected = ink.rejection(gray) if self.check_ink else None
+        p = self.probabilities(x[None])[0].astype(np.float64)
+        rejected = ink.rejection(gray, float(p.max())) if self.check_ink else None
         if rejected is not None:
             return Prediction(None, np.zeros(10), x, rejected)
-        p = self.probabilities(x[None])[0].astype(np.float64)
-        if self.check_ink and p.max() < ink.BUSY_CONFIDENCE and ink.busy(gray):
-            return Prediction(None, np.zeros(10), x, ink.NOT_A_DIGIT)
         return Prediction(int(p.argmax()), p, x)
 
 
