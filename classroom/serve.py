@@ -45,13 +45,20 @@ def option(argv: list[str], name: str) -> str | None:
     return None
 
 
-def page_url(argv: list[str]) -> str:
+def class_url(address: str | None, port) -> str:
+    """The address students and the teacher open: $DIGITS_PUBLIC_URL, else this machine's
+    network address (or the one the server listens on) and `port`."""
     configured = paths.public_url()
     if configured:
         return configured
     from streamlit import net_util
-    host = option(argv, "server.address") or net_util.get_internal_ip() or "localhost"
-    return f"http://{host}:{option(argv, 'server.port') or DEFAULT_PORT}"
+    if address in ("0.0.0.0", "::"):   # listening everywhere names no address to open
+        address = None
+    return f"http://{address or net_util.get_internal_ip() or 'localhost'}:{port}"
+
+
+def page_url(argv: list[str]) -> str:
+    return class_url(option(argv, "server.address"), option(argv, "server.port") or DEFAULT_PORT)
 
 
 def main(argv: list[str]) -> None:

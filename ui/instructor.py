@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from classroom import class_model, feedback, paths, runs
+from classroom.serve import class_url
 from classroom.instructor import Attempts, GateAnswer, InstructorGate, announcement
 from classroom.queue import TrainingQueue
 from model.pictures import enlarge
@@ -32,13 +33,7 @@ def configured_password() -> str | None:
 
 def server_url() -> str:
     """The address students and the teacher reach this server at."""
-    configured = paths.public_url()
-    if configured:
-        return configured
-    from streamlit import net_util
-    host = st.get_option("browser.serverAddress") if st.get_option("server.address") else None
-    host = host or net_util.get_internal_ip() or "localhost"
-    return f"http://{host}:{st.get_option('server.port')}"
+    return class_url(st.get_option("server.address"), st.get_option("server.port"))
 
 
 @st.cache_resource(show_spinner=False)
