@@ -22,6 +22,10 @@ class ConfigError(ValueError):
         self.field, self.kind, self.bound = field, kind, bound
 
 
+# The lesson's softmax, then "the next lesson": a hidden layer, and a small convolutional network.
+ARCHITECTURES = ("softmax", "mlp", "cnn")
+
+
 def _param(default, help: str, *, low=None, high=None, choices=None, label: str = ""):
     return field(default=default, metadata={
         "help": help, "low": low, "high": high, "choices": choices,
@@ -31,6 +35,15 @@ def _param(default, help: str, *, low=None, high=None, choices=None, label: str 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    architecture: str = _param("softmax", "The model: 'softmax' is the lesson's one layer (each digit's score a "
+                                          "weighted sum of the pixels); 'mlp' adds a hidden layer of ReLU units; "
+                                          "'cnn' is a small convolutional network that looks at 3x3 patches.",
+                               choices=ARCHITECTURES, label="Model")
+    hidden_units: int = _param(128, "With 'mlp': units in the hidden layer.", low=16, high=512,
+                               label="Hidden units")
+    filters: int = _param(32, "With 'cnn': filters in the first convolution (the second has twice as many). "
+                              "Bounded so that an epoch of MNIST fits the class's training time.",
+                          low=4, high=32, label="Filters")
     epochs: int = _param(5, "Passes over the 60,000 training images.", low=1, high=100,
                          label="Epochs")
     batch_size: int = _param(100, "Images per gradient step.", low=1, high=60000,

@@ -1,5 +1,6 @@
-"""The softmax model (784 pixels -> one Dense layer -> 10 probabilities) and the trainer
-that fits it a whole epoch per compiled call. The only place layers are named."""
+"""The models (the lesson's softmax: 784 pixels -> one Dense layer -> 10 probabilities; and the
+next lesson's hidden-layer network and small CNN) and the trainer that fits any of them a whole
+epoch per compiled call. The only place layers are named."""
 from __future__ import annotations
 
 import keras
@@ -30,12 +31,29 @@ def make_optimizer(config: TrainConfig, steps: int = 0) -> keras.optimizers.Opti
 
 
 def build_model(config: TrainConfig) -> keras.Sequential:
-    """The lesson's model: multinomial logistic regression on the 784 pixels."""
+    """The config's model, from 784 pixels in [0, 1] to 10 probabilities:
+    - softmax: the lesson, multinomial logistic regression on the 784 pixels;
+    - mlp: one hidden layer of ReLU units before the softmax;
+    - cnn: two 3x3 convolution + 2x2 max-pooling stages, then the softmax (Keras's
+      mnist_convnet example, with its dropout against over-fitting)."""
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
-    return keras.Sequential([
-        keras.Input(shape=(PIXELS,)),
-        keras.layers.Dense(CLASSES, activation="softmax", kernel_regularizer=regularizer, name="softmax"),
-    ], name="digits")
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(PIXELS,))]
+    if config.architecture == "mlp":
+        layers.append(keras.layers.Dense(config.hidden_units, activation="relu",
+                                         kernel_regularizer=regularizer, name="hidden"))
+    elif config.architecture == "cnn":
+        layers += [
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.Conv2D(config.filters, 3, activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(2 * config.filters, 3, activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+        ]
+    layers.append(keras.layers.Dense(CLASSES, activation="softmax", kernel_regularizer=regularizer,
+                                     name="softmax"))
+    return keras.Sequential(layers, name="digits")
 
 
 class EpochTrainer(keras.Model):
