@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         result = training.fit(config, data)
         kernel, bias = (np.asarray(w) for w in result.model.get_layer("softmax").get_weights())
-        recognizer = Recognizer(kernel, bias, {"config": config.to_dict()})
+        recognizer = Recognizer.from_softmax(kernel, bias, {"config": config.to_dict()})
         drawn = drawn_accuracy(recognizer, images, labels, how)
         seconds = time.perf_counter() - start
         table.append(f"| {label} | {result.test_accuracy:.2%} | {drawn:.2%} | {changes(config)} | {seconds:.0f} |")

@@ -1,13 +1,15 @@
 """The one inference path: `load_recognizer(path).predict(canvas)` -> `Prediction`.
 
-The recognizer runs the saved softmax weights with NumPy (one 784x10 product), so a
-drawing is recognized in well under a millisecond and without TensorFlow, which takes
-seconds to import. It feeds the model exactly as it was trained: the preprocessing
-options come from the model file's own metadata. Before guessing, it looks at the ink
-(`model.ink`): a tap, a scribble or a full canvas gets a reason instead of a digit.
+The recognizer runs the saved weights of any of the three models (softmax, mlp, cnn) with
+NumPy (`model.forward`), so a drawing is recognized in a millisecond or two and without
+TensorFlow, which takes seconds to import. It feeds the model exactly as it was trained:
+the preprocessing options and the architecture come from the model file's own metadata.
+Before guessing, it looks at the ink (`model.ink`): a tap, a scribble or a full canvas gets
+a reason instead of a digit.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +20,8 @@ import numpy as np
 
 from .config import TrainConfig
 from .preprocess import Pipeline, to_mnist_format
-from . import ink, store
+from . import forward, ink, store
+from .forward import softmax  # noqa: F401  (part of this module's interface)
 
 
 @dataclass(frozen=True)
@@ -37,19 +40,20 @@ class Prediction:
         return [int(d) for d in np.argsort(-self.probabilities)]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 @dataclass(frozen=True)
 class Recognizer:
-    kernel: np.ndarray                # (784, 10) float32
-    bias: np.ndarray                  # (10,) float32
+    weights: dict[str, np.ndarray]    # "<layer>.kernel"/"<layer>.bias", float32 (model.forward)
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     check_ink: bool = True            # False: guess whatever is drawn (bench/rejection.py compares)
+
+    @classmethod
+    def from_softmax(cls, kernel: np.ndarray, bias: np.ndarray, metadata: dict[str, Any] | None = None,
+                     path: Path | None = None) -> "Recognizer":
+        """A softmax model from its (784, 10) kernel and (10,) bias (the metadata's config,
+        if any, should say architecture "softmax", its default)."""
+        weights = {"softmax.kernel": np.asarray(kernel, np.float32), "softmax.bias": np.asarray(bias, np.float32)}
+        return cls(weights, metadata or {}, path)
 
     # Read from the metadata once: every drawing would otherwise re-validate the whole config.
     @cached_property
@@ -60,10 +64,34 @@ class Recognizer:
     def pipeline(self) -> Pipeline:
         return Pipeline.from_config(self.config)
 
+    @property
+    def architecture(self) -> str:
+        return self.config.architecture
+
+    # The output layer, which every architecture has: for the softmax model these are all its
+    # weights, which the teaching views draw and explain.
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.weights["softmax.kernel"]
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self.weights["softmax.bias"]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of the architecture and all the weights: equal for the same model, for
+        caching what is computed from it (e.g. its test-set report)."""
+        digest = hashlib.sha256(self.architecture.encode())
+        for name in sorted(self.weights):
+            w = np.ascontiguousarray(self.weights[name], np.float32)
+            digest.update(f"{name}{w.shape}".encode())
+            digest.update(w.tobytes())
+        return digest.hexdigest()
+
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """(N, 28, 28) or (N, 784) prepared inputs -> (N, 10) probabilities."""
-        x = np.asarray(inputs, np.float32).reshape(len(inputs), -1)
-        return softmax(x @ self.kernel + self.bias)
+        return forward.probabilities(self.weights, self.architecture, inputs)
 
     def predict(self, image: np.ndarray) -> Prediction:
         """A canvas (H x W x 4 RGBA, or H x W grayscale, white on black) -> Prediction."""
@@ -83,5 +111,5 @@ class Recognizer:
 def load_recognizer(path: str | os.PathLike | None = None) -> Recognizer:
     """The model at `path` (None: the shipped model), ready to recognize drawings."""
     path = Path(path) if path is not None else store.SHIPPED
-    kernel, bias, metadata = store.read_model(path)
-    return Recognizer(kernel, bias, metadata, path)
+    weights, metadata = store.read_model(path)
+    return Recognizer(weights, metadata, path)

@@ -1,6 +1,10 @@
 """Model files: a Keras `.keras` archive with our metadata (config, scores, history, date,
 data checksum) stored inside it as `digits.json`, so a model file says how it was made.
 
+Reading one needs neither Keras nor TensorFlow: `read_model` takes the weights of any of
+the three architectures straight from the archive's HDF5 with h5py, checked against the
+shapes its metadata's config implies, for `model.forward` to run.
+
 Saves are atomic: written to a temporary file in the same folder, flushed to disk, then
 renamed over the target, so a crash mid-save leaves the previous model loadable.
 """
@@ -15,6 +19,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
+
+from . import forward
+from .config import ConfigError, TrainConfig
 
 SHIPPED = Path(__file__).parent / "trained" / "digits.keras"
 METADATA = "digits.json"
@@ -70,20 +79,21 @@ def atomic_file(path: Path) -> Iterator[str]:
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The metadata of the model file at `path` (checked as `read_model` checks it)."""
-    return read_model(path)[2]
+    return read_model(path)[1]
 
 
-def read_weights(path: str | os.PathLike) -> tuple[Any, Any]:
-    """(kernel 784x10, bias 10) of the model file at `path`."""
-    kernel, bias, _ = read_model(path)
-    return kernel, bias
+def read_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The weights of the model file at `path`, as `read_model` gives them."""
+    return read_model(path)[0]
 
 
-def read_model(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
-    """(kernel 784x10, bias 10, metadata) straight from the archive's HDF5, without importing
-    Keras, so that recognizing a drawing never waits for TensorFlow to load. The file is read
-    once, so weights and metadata come from the same model even if it is replaced meanwhile
-    (a publish); metadata that does not describe a valid training raises ModelFileError."""
+def read_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(weights, metadata) straight from the archive's HDF5, without importing Keras, so that
+    recognizing a drawing never waits for TensorFlow to load. `weights` maps
+    "<layer>.kernel" / "<layer>.bias" to float32 arrays for the layers `model.network`
+    names (see `model.forward`). The file is read once, so weights and metadata come from the
+    same model even if it is replaced meanwhile (a publish); metadata that does not describe a
+    valid training, or weights that do not fit it, raise ModelFileError."""
     path = Path(path)
     return parse_model(read_bytes(path), path)
 
@@ -97,7 +107,7 @@ def read_bytes(path: Path) -> bytes:
         raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
 
 
-def parse_model(raw: bytes, path: Path) -> tuple[Any, Any, dict[str, Any]]:
+def parse_model(raw: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """`read_model` on a model file's bytes (`path` names it in messages)."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
@@ -109,12 +119,11 @@ def parse_model(raw: bytes, path: Path) -> tuple[Any, Any, dict[str, Any]]:
         raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise ModelFileError(f"{path} is not a readable model file ({e}).") from None
-    kernel, bias = _weights(weights, path)
-    return kernel, bias, _metadata(meta_bytes, path)
+    meta, config = _metadata(meta_bytes, path)
+    return _weights(weights, config, path), meta
 
 
-def _metadata(raw: bytes, path: Path) -> dict[str, Any]:
-    from .config import ConfigError, TrainConfig
+def _metadata(raw: bytes, path: Path) -> tuple[dict[str, Any], TrainConfig]:
     try:
         meta = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
@@ -122,30 +131,61 @@ def _metadata(raw: bytes, path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or not isinstance(meta.get("config", {}), dict):
         raise ModelFileError(f"{path} has damaged metadata (not a record of a training).")
     try:
-        TrainConfig.from_dict(meta.get("config", {}))
+        config = TrainConfig.from_dict(meta.get("config", {}))
     except (ConfigError, TypeError) as e:
         raise ModelFileError(f"{path} has metadata with an invalid training configuration ({e}).") from None
-    return meta
+    return meta, config
 
 
-def _weights(raw: bytes, path: Path) -> tuple[Any, Any]:
+# Keras 3 stores a Sequential's weights by layer class, not by layer name: the n-th Dense
+# layer's kernel and bias are layers/dense_<n-1>/vars/0 and vars/1 ("dense" for the first),
+# Conv2D's likewise under conv2d, conv2d_1 (keras saving_lib's _save_container_state).
+# So the architecture, from the metadata, says which group holds which of our layers.
+H5_GROUPS = {
+    "softmax": {"dense": "softmax"},
+    "mlp": {"dense": "hidden", "dense_1": "softmax"},
+    "cnn": {"conv2d": "conv1", "conv2d_1": "conv2", "dense": "softmax"},
+}
+
+
+def describe(config: TrainConfig) -> str:
+    """The model a config makes, in the words of an error message."""
+    if config.architecture == "mlp":
+        return f"a 784 -> {config.hidden_units} -> 10 mlp model"
+    if config.architecture == "cnn":
+        return f"a cnn model with {config.filters} and {2 * config.filters} filters"
+    return "a 784 -> 10 softmax model"
+
+
+def _weights(raw: bytes, config: TrainConfig, path: Path) -> dict[str, np.ndarray]:
     import h5py
-    import numpy as np
 
-    arrays: list[np.ndarray] = []
+    groups = H5_GROUPS[config.architecture]
+    weights: dict[str, np.ndarray] = {}
     try:
         with h5py.File(io.BytesIO(raw), "r") as h5:
-            h5.visititems(lambda name, obj: arrays.append(np.asarray(obj, np.float32))
-                          if isinstance(obj, h5py.Dataset) and "/vars/" in f"/{name}" else None)
-    except (OSError, ValueError) as e:  # h5py reports a damaged file as OSError
+            layers = h5.get("layers")
+            # Layers without weights (Reshape, pooling, Flatten, Dropout) have empty vars.
+            stored = {name for name, group in (layers.items() if layers is not None else ())
+                      if isinstance(group, h5py.Group) and len(group.get("vars", ())) > 0}
+            for group, layer in groups.items():
+                arrays = h5.get(f"layers/{group}/vars")
+                for i, part in enumerate(("kernel", "bias")):
+                    if arrays is not None and str(i) in arrays:
+                        weights[f"{layer}.{part}"] = np.asarray(arrays[str(i)], np.float32)
+    except (OSError, ValueError, TypeError) as e:  # h5py reports a damaged file as OSError
         raise ModelFileError(f"{path} has damaged weights ({e}).") from None
-    kernels = [a for a in arrays if a.shape == (784, 10)]
-    biases = [a for a in arrays if a.shape == (10,)]
-    if len(kernels) != 1 or len(biases) != 1:
-        raise ModelFileError(f"{path} is not a 784 -> 10 softmax model.")
-    if not (np.isfinite(kernels[0]).all() and np.isfinite(biases[0]).all()):
+    expected = forward.weight_shapes(config.architecture, config.hidden_units, config.filters)
+    wrong = [f"{name} is missing" if name not in weights else f"{name} is {weights[name].shape}, not {shape}"
+             for name, shape in expected.items() if name not in weights or weights[name].shape != shape]
+    if extra := sorted(stored - set(groups)):
+        wrong.append(f"it has layers its metadata does not describe: {', '.join(extra)}")
+    if wrong:
+        raise ModelFileError(f"{path} is not {describe(config)}, as its metadata says it is "
+                             f"({'; '.join(wrong)}).")
+    if not all(np.isfinite(w).all() for w in weights.values()):
         raise ModelFileError(f"{path} has weights that are not finite numbers.")
-    return kernels[0], biases[0]
+    return weights
 
 
 def load_keras_model(path: str | os.PathLike):

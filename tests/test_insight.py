@@ -20,7 +20,7 @@ def recognizer(small_model_file) -> Recognizer:
 def random_recognizer() -> Recognizer:
     """Weights with no pattern in them, so a transposed or flipped layout cannot pass by chance."""
     rng = np.random.default_rng(7)
-    return Recognizer(rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
+    return Recognizer.from_softmax(rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +205,8 @@ def test_patterns_are_one_28x28_picture_per_digit(random_recognizer, digits_28):
 
 def test_patterns_are_linear_in_the_weights_and_ignore_the_bias(random_recognizer, digits_28):
     rng = np.random.default_rng(3)
-    other = Recognizer(rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
-    both = Recognizer(random_recognizer.kernel + 2 * other.kernel, np.zeros(10, np.float32))
+    other = Recognizer.from_softmax(rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
+    both = Recognizer.from_softmax(random_recognizer.kernel + 2 * other.kernel, np.zeros(10, np.float32))
     np.testing.assert_allclose(insight.weight_patterns(both, digits_28),
                                insight.weight_patterns(random_recognizer, digits_28)
                                + 2 * insight.weight_patterns(other, digits_28), rtol=1e-3, atol=1e-3)

@@ -10,7 +10,7 @@ import pytest
 from model import store
 from model.evaluate import guess_mnist, summarize
 from model.preprocess import prepare_mnist
-from model.recognizer import load_recognizer
+from model.recognizer import Recognizer, load_recognizer
 
 needs_shipped = pytest.mark.skipif(not store.SHIPPED.is_file(),
                                    reason=f"the shipped model {store.SHIPPED} is not there yet")
@@ -103,3 +103,26 @@ def test_the_recognizer_feeds_the_model_as_it_was_trained(mnist, tmp_path, draw)
     recognizer = load_recognizer(path)
     assert recognizer.pipeline == Pipeline.from_config(config)
     np.testing.assert_allclose(recognizer.predict(draw(7)).input, to_mnist_format(draw(7), Pipeline(deskew=True)))
+
+
+def test_a_softmax_recognizer_from_its_kernel_and_bias_is_softmax_of_x_w_plus_b():
+    rng = np.random.default_rng(1)
+    kernel, bias = rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32)
+    recognizer = Recognizer.from_softmax(kernel, bias)
+    assert recognizer.architecture == "softmax"
+    assert recognizer.kernel is recognizer.weights["softmax.kernel"]
+    assert recognizer.bias is recognizer.weights["softmax.bias"]
+    x = rng.random((5, 784), dtype=np.float32)
+    logits = x.astype(np.float64) @ kernel + bias
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(recognizer.probabilities(x), expected / expected.sum(1, keepdims=True), atol=1e-6)
+
+
+def test_the_fingerprint_is_the_weights_not_the_file(small_model_file, tmp_path):
+    import shutil
+    copy = tmp_path / "copy.keras"
+    shutil.copy(small_model_file, copy)
+    recognizer = load_recognizer(small_model_file)
+    assert load_recognizer(copy).fingerprint == recognizer.fingerprint
+    other = Recognizer.from_softmax(recognizer.kernel, recognizer.bias + 1e-4, recognizer.metadata)
+    assert other.fingerprint != recognizer.fingerprint

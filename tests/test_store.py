@@ -183,3 +183,86 @@ def test_read_metadata_names_a_keras_file_without_our_metadata(tmp_path):
     _keras_file_without_our_metadata(path)
     with pytest.raises(ModelFileError, match="metadata"):
         store.read_metadata(path)
+
+
+# -- the three architectures: every weight read from the file, checked against the metadata ----
+
+def _save(model, config, path, nan_in: str | None = None):
+    """`model` saved as a model file whose metadata says `config` (a shape mismatch on purpose,
+    if they differ), with a NaN in the weights of layer `nan_in`."""
+    from model.training import TrainResult
+    if nan_in is not None:
+        layer = model.get_layer(nan_in)
+        kernel, bias = layer.get_weights()
+        kernel.flat[5] = np.nan
+        layer.set_weights([kernel, bias])
+    return store.save(TrainResult(model=model, config=config), path)
+
+
+@pytest.fixture(scope="module")
+def networks():
+    """One small Keras model per architecture, built once."""
+    from model.network import build_model
+    configs = [TrainConfig(), TrainConfig(architecture="mlp", hidden_units=16),
+               TrainConfig(architecture="cnn", filters=4)]
+    return {c.architecture: (build_model(c), c) for c in configs}
+
+
+LAYERS = {"softmax": ["softmax"], "mlp": ["hidden", "softmax"], "cnn": ["conv1", "conv2", "softmax"]}
+
+
+@pytest.mark.parametrize("architecture", LAYERS)
+def test_every_layers_weights_come_back_by_name(networks, tmp_path, architecture):
+    model, config = networks[architecture]
+    weights, meta = store.read_model(_save(model, config, tmp_path / "m.keras"))
+    assert TrainConfig.from_dict(meta["config"]) == config
+    assert sorted(weights) == sorted(f"{layer}.{part}" for layer in LAYERS[architecture]
+                                     for part in ("kernel", "bias"))
+    for layer in LAYERS[architecture]:
+        kernel, bias = model.get_layer(layer).get_weights()
+        np.testing.assert_array_equal(weights[f"{layer}.kernel"], kernel)
+        np.testing.assert_array_equal(weights[f"{layer}.bias"], bias)
+        assert weights[f"{layer}.kernel"].dtype == np.float32
+
+
+def test_a_compiled_models_optimizer_state_is_not_taken_for_weights(tmp_path):
+    """Adam keeps two arrays shaped like each weight; a trained Keras model saves them too."""
+    from model.network import build_model
+    from model.training import TrainResult
+    model = build_model(TrainConfig())
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(np.ones((4, 784), np.float32), np.eye(10, dtype=np.float32)[:4], verbose=0)
+    path = store.save(TrainResult(model=model, config=TrainConfig()), tmp_path / "m.keras")
+    kernel = model.get_layer("softmax").get_weights()[0]
+    np.testing.assert_array_equal(store.read_weights(path)["softmax.kernel"], kernel)
+
+
+MISMATCHES = {
+    "cnn with fewer filters": ("cnn", TrainConfig(architecture="cnn", filters=8),
+                               r"not a cnn model with 8 and 16 filters.*conv1\.kernel is \(3, 3, 1, 4\)"),
+    "mlp with fewer units": ("mlp", TrainConfig(architecture="mlp", hidden_units=32),
+                             r"not a 784 -> 32 -> 10 mlp model.*hidden\.kernel is \(784, 16\), not \(784, 32\)"),
+    "an mlp said to be a softmax": ("mlp", TrainConfig(),
+                                    r"is not a 784 -> 10 softmax model.*\(784, 16\), not \(784, 10\)"),
+    "a softmax said to be an mlp": ("softmax", TrainConfig(architecture="mlp", hidden_units=16),
+                                    r"not a 784 -> 16 -> 10 mlp model.*softmax\.kernel is missing"),
+    "a cnn said to be a softmax": ("cnn", TrainConfig(),
+                                   r"softmax model.*layers its metadata does not describe: conv2d, conv2d_1"),
+}
+
+
+@pytest.mark.parametrize("built, said, message", MISMATCHES.values(), ids=MISMATCHES.keys())
+def test_weights_that_do_not_fit_the_metadata_are_refused(networks, tmp_path, built, said, message):
+    path = _save(networks[built][0], said, tmp_path / "m.keras")
+    with pytest.raises(ModelFileError, match=message) as e:
+        load_recognizer(path)
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("architecture, layer", [("softmax", "softmax"), ("mlp", "hidden"), ("cnn", "conv2")])
+def test_weights_that_are_not_finite_numbers_are_refused(tmp_path, architecture, layer):
+    from model.network import build_model
+    config = TrainConfig(architecture=architecture, hidden_units=16, filters=4)
+    path = _save(build_model(config), config, tmp_path / "m.keras", nan_in=layer)
+    with pytest.raises(ModelFileError, match="not finite"):
+        store.read_model(path)
