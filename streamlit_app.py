@@ -20,6 +20,7 @@ from model import config as cfg
 from model.pictures import enlarge
 from model.recognizer import Prediction
 from ui.canvas import canvas_ui, upload_ui
+from ui.compare import compare_ui
 from ui.charts import history_specs, probability_spec
 from ui.feedback import feedback_ui
 from ui.i18n import language, language_ui, say, t, words
@@ -27,6 +28,7 @@ from ui.models import model_in_use, model_label
 from ui.instructor import instructor_ui, is_instructor, unlock_from_link
 from ui.layout import NARROW_STYLE, is_phone
 from ui.projector import projector_page
+from ui import settings
 from ui.teaching import teaching_ui
 
 UNSURE_BELOW = 0.5  # top probability under this: no digit is clearly ahead
@@ -82,72 +84,15 @@ def init_session() -> None:
         st.session_state[f.name] = f.default
 
 
-# -- sidebar -----------------------------------------------------------------------------
-def apply_preset() -> None:
-    preset = cfg.PRESETS[st.session_state.preset]
-    for name, value in preset.to_dict().items():
-        st.session_state[name] = value
-
-
-def config_widget(f) -> object:
-    """One widget for one config field: its words from the catalog, its bounds from the config.
-    Numbers take whatever is typed (no min/max on the widget, which would keep the old value
-    and train with it): the config checks the bounds, and an out-of-range value disables
-    Train and says why."""
-    meta = f.metadata
-    label, help_ = t(f"config.{f.name}.label"), t(f"config.{f.name}.help")
-    if meta["choices"]:
-        return st.selectbox(label, meta["choices"], help=help_, key=f.name,
-                            format_func=words(f"config.{f.name}.{{option}}"))
-    if f.type == "bool":
-        return st.toggle(label, help=help_, key=f.name)
-    if meta["low"] is not None:
-        low, high = f"{meta['low']:g}", f"{meta['high']:g}"
-        help_ = f"{help_} {t('config.range', low=low, high=high)}"
-    if f.type == "int":
-        return st.number_input(label, step=1, help=help_, key=f.name)
-    return st.number_input(label, step=None, format="%g", help=help_, key=f.name)
-
-
-BASIC = ("epochs", "batch_size", "learning_rate", "optimizer")
-
-
+# -- sidebar: the training settings (ui/settings.py), judged by the server's queue --------
 def sidebar_ui() -> tuple[cfg.TrainConfig | None, bool]:
     """The language, the training settings and whether Train was pressed (not on a phone)."""
-    with st.sidebar:
-        language_ui()
-        st.header(t("sidebar.title"))
-        return settings_ui()
+    return settings.sidebar_ui(training_queue())
 
 
 def settings_ui() -> tuple[cfg.TrainConfig | None, bool]:
     """The training settings and whether Train was pressed, wherever they are drawn."""
-    st.radio(t("sidebar.start_from"), list(cfg.PRESETS), key="preset", on_change=apply_preset,
-             horizontal=True, help=t("sidebar.start_from_help"),
-             format_func=words("preset.{option}"))
-    fields = {f.name: f for f in cfg.fields()}
-    values = {name: config_widget(fields[name]) for name in BASIC}
-    with st.expander(t("sidebar.more_settings")):
-        values.update({name: config_widget(f) for name, f in fields.items() if name not in BASIC})
-    try:
-        config = cfg.TrainConfig(**values)
-    except cfg.ConfigError as e:
-        st.error(config_error(e))
-        config = None
-    refusal = None
-    if config is not None and not is_instructor():
-        refusal = training_queue().refusal(config)
-        if refusal:
-            st.warning(say(refusal))
-    clicked = st.button(t("sidebar.train"), key="train", type="primary",
-                        disabled=config is None or refusal is not None, width="stretch")
-    return config, clicked
-
-
-def config_error(e: cfg.ConfigError) -> str:
-    """A setting out of bounds, said in the page's language."""
-    bound = ", ".join(e.bound) if isinstance(e.bound, tuple) else f"{e.bound:g}" if e.bound is not None else ""
-    return t(f"config_error.{e.kind}", label=t(f"config.{e.field}.label"), bound=bound) + " " + t("config_error.off")
+    return settings.settings_ui(training_queue())
 
 
 # -- output ------------------------------------------------------------------------------
@@ -279,6 +224,7 @@ def drawing_ui() -> None:
         prediction_ui(prediction)
         feedback_ui(image, prediction, which)
 
+    compare_ui(image, recognizer)    # off by default: the lesson's page is unchanged
     chosen = teaching_ui(recognizer, image, prediction)
     if chosen is not None:
         st.session_state.model_path = chosen

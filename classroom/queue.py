@@ -8,7 +8,8 @@ server. The worker reads the process's per-epoch reports and keeps each job's st
 page reads it through `status()` (one job) or `jobs()` (the instructor's view), consistent
 snapshots taken under a lock. Cancelling tells the process, which checks at the end of
 every epoch. The instructor can pause students' trainings and sets a per-student budget:
-a student's training whose estimated time (`classroom.estimate`) exceeds it is refused.
+a student's training whose estimated time (`classroom.estimate`, from the measured speed of
+its own architecture) exceeds it is refused.
 No Streamlit here, and no TensorFlow.
 """
 from __future__ import annotations
@@ -132,6 +133,7 @@ class TrainingQueue:
                 "estimate": estimate, "budget": self.budget_seconds,
                 "fewer_epochs": self.speed.most_epochs(config, self.budget_seconds),
                 "larger_batch": self.speed.smallest_batch(config, self.budget_seconds),
+                "fewer_filters": self.speed.most_filters(config, self.budget_seconds),
                 "epochs": config.epochs, "batch_size": config.batch_size}))
 
     def status(self, job_id: str) -> JobStatus | None:
@@ -315,7 +317,7 @@ class TrainingQueue:
             elif isinstance(message, Epoch):
                 history = {k: [*current.history.get(k, []), v] for k, v in message.logs.items()}
                 current = replace(current, epoch=message.epoch, history=history)
-                self.speed.add(Sample(self._images, job.config.batch_size, 1, message.seconds))
+                self.speed.add(Sample.of(job.config, self._images, 1, message.seconds))
             elif isinstance(message, Finished):
                 current = replace(current, state=message.state, note=message.note,
                                   model_path=message.model_path, scores=dict(message.scores))

@@ -105,14 +105,23 @@ def record(result, source: str, model_path: str | os.PathLike | None = None,
 
 
 def record_training(result, source: str, model_path: str | os.PathLike) -> int:
-    """Record a saved training, scored on the configured drawings too (`paths.drawn_dev_path`)."""
+    """Record a saved training, scored on the configured drawings too (`paths.drawn_dev_path`)
+    when the page's recognizer can read its model; otherwise recorded without that score: the
+    training happened, and its MNIST scores are worth comparing."""
     from model.evaluate import drawn_accuracy
     from model.recognizer import load_recognizer
-    return record(result, source, model_path, drawn_accuracy(load_recognizer(model_path), paths.drawn_dev_path()))
+    from model.store import ModelFileError
+    try:
+        drawn = drawn_accuracy(load_recognizer(model_path), paths.drawn_dev_path())
+    except ModelFileError:
+        drawn = None
+    return record(result, source, model_path, drawn)
 
 
 def list_runs(path: str | os.PathLike | None = None) -> list[Run]:
-    """Every recorded run, newest first."""
+    """Every recorded run, newest first. A config is stored as JSON and read with
+    `TrainConfig.from_dict`: a row from before a setting existed gets its default (so a run
+    recorded before the architecture was a setting reads as the lesson's softmax)."""
     try:
         with closing(connect(path)) as conn:
             rows = conn.execute("SELECT id, created_at, source, config, train_accuracy, test_accuracy, "
@@ -133,15 +142,21 @@ def newest_id(path: str | os.PathLike | None = None) -> int:
         raise RunsError(_explain(e, Path(path) if path else db_path())) from None
 
 
+def model_name(config: TrainConfig) -> str:
+    """The architecture in one word, with its size: 'softmax', 'mlp-128', 'cnn-32'."""
+    size = {"mlp": config.hidden_units, "cnn": config.filters}.get(config.architecture)
+    return config.architecture if size is None else f"{config.architecture}-{size}"
+
+
 def format_table(runs: list[Run]) -> str:
     """The runs as a plain-text table for the terminal."""
-    head = f"{'run':>4}  {'time (UTC)':19}  {'source':8}  {'epochs':>6}  {'batch':>5}  {'opt':4}  " \
+    head = f"{'run':>4}  {'time (UTC)':19}  {'source':8}  {'model':8}  {'epochs':>6}  {'batch':>5}  {'opt':4}  " \
            f"{'lr':>7}  {'test acc':>8}  {'drawn acc':>9}  {'fit s':>6}"
     lines = [head, "-" * len(head)]
     for r in runs:
         c = r.config
         drawn = f"{r.drawn_accuracy:.2%}" if r.drawn_accuracy is not None else "-"
-        lines.append(f"{r.id:>4}  {r.created_at[:19]:19}  {r.source:8}  {c.epochs:>6}  {c.batch_size:>5}  "
-                     f"{c.optimizer:4}  {c.learning_rate:>7g}  {r.test_accuracy or 0:>8.2%}  {drawn:>9}  "
-                     f"{r.fit_seconds or 0:>6.2f}")
+        lines.append(f"{r.id:>4}  {r.created_at[:19]:19}  {r.source:8}  {model_name(c):8}  {c.epochs:>6}  "
+                     f"{c.batch_size:>5}  {c.optimizer:4}  {c.learning_rate:>7g}  {r.test_accuracy or 0:>8.2%}  "
+                     f"{drawn:>9}  {r.fit_seconds or 0:>6.2f}")
     return "\n".join(lines) if runs else "No runs recorded yet."

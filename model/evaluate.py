@@ -4,7 +4,8 @@
     python -m model.evaluate --canvases ../shared/data/drawn_dev.npz --json
     python -m model.evaluate --model path/to/model.keras --data mnist.npz
 
-Drawings go through `load_recognizer().predict`, the same path as the page.
+Drawings go through `load_recognizer().predict`, the same path as the page, whatever the
+model's architecture (the lesson's softmax, a hidden layer, a CNN); the output names it.
 """
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ class Evaluation:
     def to_dict(self) -> dict:
         return {"accuracy": self.accuracy, "n": self.n, "per_class": self.per_class,
                 "confusion": self.confusion}
+
+
+def architecture_words(config) -> str:
+    """The model's architecture for the terminal: 'softmax', 'mlp (128 hidden units)', 'cnn (32 filters)'."""
+    if config.architecture == "mlp":
+        return f"mlp ({config.hidden_units} hidden units)"
+    if config.architecture == "cnn":
+        return f"cnn ({config.filters} filters)"
+    return config.architecture
 
 
 def summarize(labels: np.ndarray, guesses: np.ndarray) -> Evaluation:
@@ -151,9 +161,10 @@ def main(argv: list[str] | None = None, mnist_path: str | Path | None = None) ->
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(evaluation.to_dict()))
+        print(json.dumps({**evaluation.to_dict(), "architecture": recognizer.config.architecture}))
     else:
-        print(f"{recognizer.path}\non the {what}: accuracy {evaluation.accuracy:.4f} (n={evaluation.n})")
+        print(f"{recognizer.path}\nmodel: {architecture_words(recognizer.config)}\n"
+              f"on the {what}: accuracy {evaluation.accuracy:.4f} (n={evaluation.n})")
         print("per digit: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(evaluation.per_class)))
     return 0
 

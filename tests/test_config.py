@@ -1,5 +1,5 @@
-"""TrainConfig: the lesson's defaults, bounds read from the fields' own metadata, and the
-round trip through a model file's metadata (JSON)."""
+"""TrainConfig: the lesson's defaults, bounds read from the fields' own metadata, the round
+trip through a model file's metadata (JSON), and the presets."""
 from __future__ import annotations
 
 import dataclasses
@@ -135,3 +135,22 @@ def test_replace_returns_a_new_validated_config():
     assert LESSON.epochs == FIELDS["epochs"].default
     with pytest.raises(ConfigError):
         LESSON.replace(epochs=0)
+
+
+NEXT_LESSON = {name: config for name, config in PRESETS.items() if name.startswith("next lesson")}
+PREPROCESSING = ("normalization", "aspect", "deskew", "stroke_width", "styles", "augment")
+
+
+def test_the_next_lesson_presets_are_a_hidden_layer_and_a_cnn():
+    assert [c.architecture for c in NEXT_LESSON.values()] == ["mlp", "cnn"]
+    assert [c.architecture for c in (LESSON, BEST)] == ["softmax", "softmax"]
+
+
+@pytest.mark.parametrize("name", NEXT_LESSON)
+def test_a_next_lesson_preset_trains_as_keras_examples_do_on_the_best_preprocessing(name):
+    """Adam at 0.001, batch 128, the shipped model's preprocessing; each model's size at its
+    default (the CNN's epochs fit a student's budget: tests/test_queue_controls.py)."""
+    config = NEXT_LESSON[name]
+    assert (config.optimizer, config.learning_rate, config.batch_size) == ("adam", 0.001, 128)
+    assert all(getattr(config, f) == getattr(BEST, f) for f in PREPROCESSING)
+    assert (config.hidden_units, config.filters) == (FIELDS["hidden_units"].default, FIELDS["filters"].default)

@@ -55,6 +55,28 @@ def test_the_plain_report_names_the_model_and_the_accuracy(small_model_file, mni
     done = evaluate("--model", small_model_file, "--data", mnist_path)
     assert done.returncode == 0, done.stderr
     assert str(small_model_file) in done.stdout and "accuracy" in done.stdout
+    assert "model: softmax" in done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("changes, says", [
+    (dict(architecture="mlp", hidden_units=32), "model: mlp (32 hidden units)"),
+    (dict(architecture="cnn", filters=4), "model: cnn (4 filters)"),
+], ids=["mlp", "cnn"])
+def test_any_architecture_is_scored_and_named(mnist, mnist_path, tmp_path, changes, says):
+    """The next lesson's models, scored through the page's recognizer: the same accuracy as
+    Keras's own guesses, and the report says which model it was."""
+    from model import training
+    from model.config import TrainConfig
+    config = TrainConfig(epochs=1, optimizer="adam", learning_rate=0.003, **changes)
+    path = store.save(training.fit(config, mnist.head(2000, 500)), tmp_path / "next.keras")
+    scores = scores_of(evaluate("--json", "--model", path, "--data", mnist_path))
+    assert scores["architecture"] == config.architecture
+    x = mnist.x_test.reshape(len(mnist.x_test), -1).astype(np.float32) / 255
+    keras_guesses = np.asarray(store.load_keras_model(path)(x)).argmax(axis=1)
+    assert scores["accuracy"] == pytest.approx((keras_guesses == mnist.y_test).mean(), abs=0.0005)
+    done = evaluate("--model", path, "--data", mnist_path)
+    assert done.returncode == 0, done.stderr
+    assert says in done.stdout.splitlines()
 
 
 def canvases_file(path, draw, rgba=False):

@@ -19,7 +19,7 @@ from classroom import feedback
 from model import config as cfg
 from test_instructor_page import PASSWORD, instructor, press_train, server, session  # noqa: F401 (fixture)
 from test_page import draw_on_canvas, guess
-from ui.i18n import LANGUAGES, catalog, from_locale, t
+from ui.i18n import LANGUAGES, catalog, from_locale, settings_text, t
 from ui.teaching import TABS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,12 +74,26 @@ def _composed_keys() -> set[str]:
     keys |= {f"input.{source}" for source in ("draw", "upload")}
     keys |= {f"drawings.{which}" for which in ("all", "right", "wrong")}
     keys |= {f"why.{role}" for role in ("guess", "runner_up")}
+    keys |= {f"model.architecture.{name}" for name in ("with", *cfg.ARCHITECTURES[1:])}   # settings_text
+    keys |= {f"teach.set_architecture_{name}" for name in cfg.ARCHITECTURES}
     return keys
 
 
 def test_every_key_the_code_looks_up_is_in_the_catalog():
     missing = (_looked_up_keys() | _composed_keys()) - set(catalog("en")) - {"area.name"}
     assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize("config, en, ko", [
+    (cfg.LESSON, "5 epochs, batch 100, sgd 0.01", "에포크 5번, 배치 크기 100, sgd 학습률 0.01"),
+    (cfg.TrainConfig(architecture="mlp", hidden_units=64, epochs=1),
+     "hidden layer of 64 units, 1 epoch, batch 100, sgd 0.01", "은닉층(유닛 64개) 모델, 에포크 1번, 배치 크기 100, sgd 학습률 0.01"),
+    (cfg.TrainConfig(architecture="cnn", optimizer="adam", learning_rate=0.001, epochs=3, batch_size=128),
+     "CNN with 32 filters, 3 epochs, batch 128, adam 0.001", "CNN(필터 32개) 모델, 에포크 3번, 배치 크기 128, adam 학습률 0.001"),
+], ids=["the lesson", "mlp", "cnn"])
+def test_a_models_settings_name_its_architecture_and_the_lesson_reads_as_before(config, en, ko):
+    """As the model line, the instructor's queue and the wall say them."""
+    assert (settings_text(config, "en"), settings_text(config, "ko")) == (en, ko)
 
 
 @pytest.mark.parametrize("locale,language", [("ko-KR", "ko"), ("ko", "ko"), ("en-US", "en"), ("en-GB", "en"),
@@ -164,6 +178,11 @@ def korean_pages(monkeypatch) -> list[tuple[str, object]]:
     student.number_input(key="epochs").set_value(100)
     student.number_input(key="batch_size").set_value(1).run()               # over the budget
     pages.append(("over the budget", page_text(student)))
+    student.number_input(key="batch_size").set_value(100)
+    student.number_input(key="epochs").set_value(10)
+    student.selectbox(key="architecture").set_value("cnn").run()           # a CNN: fewer filters would fit
+    assert re.search(r"필터 \d+개 이하", page_text(student))                 # said in Korean
+    pages.append(("a CNN", page_text(student)))
     other = session(lang="ko")
     press_train(other, epochs=3)
     pages.append(("waiting in the queue", page_text(other)))

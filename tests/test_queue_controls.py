@@ -11,10 +11,10 @@ import time
 import pytest
 
 import classroom.queue
-from classroom.estimate import Sample, Speed, images_per_epoch
+from classroom.estimate import PRIORS, Sample, Speed, images_per_epoch
 from classroom.queue import PAUSED, JobState, TrainingQueue, TrainingRefused
 from classroom.job import Began, Epoch, Finished, Ready
-from model.config import LESSON, TrainConfig
+from model.config import ARCHITECTURES, LESSON, PRESETS, TrainConfig
 from ui.i18n import say
 
 TIMEOUT = 10.0
@@ -115,8 +115,8 @@ def test_the_speed_model_recovers_per_image_and_per_step_costs():
     samples = [Sample(n, b, e, e * (per_image * n + per_step * -(-n // b)))
                for n, b, e in [(60000, 100, 5), (60000, 1, 1), (60000, 32, 3), (79000, 1000, 10)]]
     speed = Speed(samples)
-    assert speed.per_image == pytest.approx(per_image, rel=1e-3)
-    assert speed.per_step == pytest.approx(per_step, rel=1e-3)
+    assert speed.rates["softmax"].per_image == pytest.approx(per_image, rel=1e-3)
+    assert speed.rates["softmax"].per_step == pytest.approx(per_step, rel=1e-3)
 
 
 def test_recorded_runs_give_the_first_estimates():
@@ -126,6 +126,57 @@ def test_recorded_runs_give_the_first_estimates():
     speed = Speed.from_runs([Run(LESSON, 50.0), Run(LESSON.replace(epochs=10), 100.0), Run(LESSON, None)])
     assert speed.training_seconds(LESSON) == pytest.approx(50.0, rel=0.01)
     assert images_per_epoch(LESSON.replace(styles=True)) > images_per_epoch(LESSON)
+
+
+# -- the estimate per architecture -------------------------------------------------------------
+CNN = LESSON.replace(architecture="cnn")            # 32 filters, the lesson's 5 epochs at batch 100
+MLP = LESSON.replace(architecture="mlp")
+
+
+def test_every_architecture_has_a_measured_prior_and_a_cnn_costs_far_more():
+    assert set(PRIORS) == set(ARCHITECTURES)
+    speed = Speed()
+    assert speed.epoch_seconds(CNN) > 15 * speed.epoch_seconds(LESSON)
+    assert 5 < speed.epoch_seconds(CNN) < 20           # one epoch of 32 filters: about 11 s on 2 cores
+    assert speed.epoch_seconds(CNN.replace(filters=8)) < speed.epoch_seconds(CNN) / 2
+    assert speed.epoch_seconds(MLP.replace(hidden_units=512)) > speed.epoch_seconds(MLP)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_fits_a_students_default_budget(name):
+    assert Speed().training_seconds(PRESETS[name]) <= classroom.queue.BUDGET_SECONDS
+
+
+def test_an_over_budget_cnn_is_refused_with_fewer_epochs_or_fewer_filters(queue):
+    config = CNN.replace(epochs=20)
+    estimate = queue.speed.training_seconds(config)
+    assert estimate > 60 and queue.speed.training_seconds(LESSON.replace(epochs=20)) < 60
+    with pytest.raises(TrainingRefused) as refused:
+        queue.submit(config, "student")
+    message = say(refused.value.note, "en")
+    epochs = queue.speed.most_epochs(config, 60)
+    filters = queue.speed.most_filters(config, 60)
+    assert f"about {estimate:,.0f} s" in message
+    assert f"{epochs} epochs at batch size 100" in message and f"20 epochs with {filters} filters or fewer" in message
+    assert queue.speed.training_seconds(config.replace(filters=filters)) <= 60 \
+        < queue.speed.training_seconds(config.replace(filters=filters + 1))
+    assert "filters" not in say(queue.refusal(HUGE), "en")            # a softmax has none to offer
+    assert queue.queue_length() == 0
+
+
+def test_each_architecture_learns_from_its_own_runs():
+    class Run:
+        def __init__(self, config, fit_seconds):
+            self.config, self.fit_seconds = config, fit_seconds
+    prior = Speed()
+    slow_cnn = Speed.from_runs([Run(CNN.replace(epochs=1), 40.0), Run(CNN.replace(epochs=2, filters=16), 30.0)])
+    assert slow_cnn.training_seconds(CNN.replace(epochs=1)) == pytest.approx(40.0, rel=0.15)
+    assert slow_cnn.training_seconds(LESSON) == prior.training_seconds(LESSON)     # the softmax's stay
+    assert slow_cnn.training_seconds(MLP) == prior.training_seconds(MLP)
+    # Epochs reported by the training process refit only their own architecture's rates.
+    slow_cnn.add(Sample.of(LESSON, 60000, 1, 5.0))
+    assert slow_cnn.training_seconds(LESSON) == pytest.approx(25.0, rel=0.01)
+    assert slow_cnn.training_seconds(CNN.replace(epochs=1)) == pytest.approx(40.0, rel=0.15)
 
 
 def test_while_paused_students_are_refused_and_their_queued_trainings_wait(queue):

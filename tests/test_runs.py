@@ -45,7 +45,9 @@ def db(tmp_path) -> Path:
                            deskew=True, stroke_width=2.5, seed=11),
                0.97, 0.95, 0.1, 0.2, {"loss": [0.3, 0.1]}, 12.5),
     FakeResult(history={}, fit_seconds=0.0),
-], ids=["lesson", "every setting changed", "no history"])
+    FakeResult(TrainConfig(architecture="cnn", filters=16, optimizer="adam", learning_rate=0.001)),
+    FakeResult(TrainConfig(architecture="mlp", hidden_units=256)),
+], ids=["lesson", "every setting changed", "no history", "cnn", "mlp"])
 def test_a_recorded_run_comes_back_as_it_was(db, result):
     run_id = runs.record(result, "page", model_path="/models/a.keras", drawn_accuracy=0.625, path=db)
     [run] = runs.list_runs(db)
@@ -72,6 +74,16 @@ def test_runs_are_listed_newest_first(db):
     assert [r.id for r in listed] == ids[::-1]
     assert [r.config.epochs for r in listed] == epochs[::-1]
     assert [r.source for r in listed] == [f"run {i}" for i in reversed(range(len(epochs)))]
+
+
+def test_a_run_recorded_before_the_architecture_existed_reads_as_the_softmax(db):
+    runs.record(FakeResult(), "page", path=db)           # the schema, then a row as an older version wrote it
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO runs (created_at, source, config, history) VALUES (?, ?, ?, ?)",
+                     ("2026-01-05T10:00:00+00:00", "page", '{"epochs": 3, "batch_size": 32}', "{}"))
+    old, _ = runs.list_runs(db)
+    assert old.config == TrainConfig(epochs=3, batch_size=32) and old.config.architecture == "softmax"
+    assert "softmax" in runs.format_table([old]).splitlines()[2]
 
 
 def test_an_empty_database_lists_nothing(db):
@@ -197,16 +209,19 @@ def test_list_runs_prints_the_table_newest_first(monkeypatch, data_dir):
     first = runs.record(FakeResult(), "page")
     second = runs.record(FakeResult(TrainConfig(epochs=7, batch_size=32, optimizer="adam", learning_rate=0.003),
                                     test_accuracy=0.9531), "train.py", drawn_accuracy=0.8125)
+    third = runs.record(FakeResult(TrainConfig(architecture="cnn", filters=16)), "page")
+    fourth = runs.record(FakeResult(TrainConfig(architecture="mlp", hidden_units=256)), "page")
     done = list_runs_cli()
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert all(word in lines[0] for word in ("run", "epochs", "batch", "opt", "lr", "test acc", "drawn acc"))
+    assert all(word in lines[0] for word in ("run", "model", "epochs", "batch", "opt", "lr", "test acc", "drawn acc"))
     rows = [line.split() for line in lines[2:]]
-    assert [int(r[0]) for r in rows] == [second, first]
-    newest = lines[2]
+    assert [int(r[0]) for r in rows] == [fourth, third, second, first]
+    assert [r[3] for r in rows] == ["mlp-256", "cnn-16", "softmax", "softmax"]     # the model, after the source
+    newest = lines[4]
     for shown in ("train.py", "adam", "0.003", "95.31%", "81.25%", " 7 ", " 32 "):
         assert shown in newest
-    assert "sgd" in lines[3] and "90.00%" in lines[3]
+    assert "sgd" in lines[5] and "90.00%" in lines[5]
 
 
 def test_list_runs_with_no_runs_says_so(monkeypatch, data_dir):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import train
-from model.config import BEST, LESSON, TrainConfig, fields
+from classroom import runs
+from model import store
+from model.config import BEST, LESSON, PRESETS, TrainConfig, fields
 from model.recognizer import load_recognizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +64,15 @@ def test_flags_round_trip_to_the_config(config):
 
 
 def test_no_flags_is_the_lesson():
-    assert parse([]) == LESSON
+    assert parse([]) == LESSON and parse([]).architecture == "softmax"
+
+
+@pytest.mark.parametrize("name", [name for name in PRESETS if name.startswith("next lesson")])
+def test_the_next_lessons_presets_are_flags_and_the_help_shows_how(name, monkeypatch):
+    assert parse(["--preset", name]) == PRESETS[name]
+    assert parse(["--preset", name, "--filters", "8"]) == PRESETS[name].replace(filters=8)
+    monkeypatch.setenv("COLUMNS", "1000")
+    assert f'python train.py --preset "{name}"' in train.build_parser().format_help()
 
 
 def test_preset_best_gives_best_and_flags_override_it():
@@ -168,3 +179,25 @@ def test_a_bad_out_is_refused_before_any_training(tmp_path, name, words):
     done = run_train("--out", str(tmp_path / name), "--data", str(tmp_path / "never-read.npz"))
     assert done.returncode == 2 and words in done.stderr and "--out" in done.stderr
     assert "MNIST" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_architecture_mlp_trains_and_the_file_and_the_run_say_so(mnist, tmp_path, monkeypatch, capsys):
+    """The next lesson from the command line: a hidden layer, one epoch on 2,000 images."""
+    small = mnist.head(2000, 500)
+    data = tmp_path / "small.npz"
+    np.savez(data, x_train=small.x_train, y_train=small.y_train, x_test=small.x_test, y_test=small.y_test)
+    monkeypatch.setenv("DIGITS_DRAWN_PATH", str(tmp_path / "no-drawings.npz"))
+    out = tmp_path / "mlp.keras"
+    code = train.main(["--architecture", "mlp", "--hidden-units", "32", "--epochs", "1", "--optimizer", "adam",
+                       "--learning-rate", "0.003", "--json", "--data", str(data), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scores["config"]["architecture"] == "mlp" and scores["test_accuracy"] > 0.7
+    # The model file's own record (model.store's digits.json, read from the archive as it is
+    # written, whichever architectures the page's recognizer reads).
+    with zipfile.ZipFile(out) as archive:
+        meta = json.loads(archive.read(store.METADATA))
+    assert TrainConfig.from_dict(meta["config"]) == TrainConfig(architecture="mlp", hidden_units=32, epochs=1,
+                                                                optimizer="adam", learning_rate=0.003)
+    [run] = runs.list_runs()
+    assert run.config.architecture == "mlp" and run.model_path == str(out)

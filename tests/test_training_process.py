@@ -8,15 +8,18 @@ interpreter that runs it, and a job still trains."""
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import types
+import zipfile
 
 import numpy as np
 import pytest
 
-from classroom.job import Finished, Job, JobState, Ready
+from classroom.job import Epoch, Finished, Job, JobState, Ready
 from classroom.training_process import TrainingProcess
 from model.config import TrainConfig
+from model import store
 from model.data import read_npz
 
 
@@ -68,3 +71,33 @@ def test_a_job_trains_whatever_the_servers_main_module_is(hostile_main, small_np
     finally:
         process.close()
     assert process.pid is None
+
+
+def run_job(process: TrainingProcess, job: Job) -> list:
+    """Every message about `job`, up to the process's Ready."""
+    process.send(job)
+    messages = []
+    while not messages or not isinstance(messages[-1], Ready):
+        message = process.receive(timeout=120)
+        assert message is not None, f"no answer from the training process; got {messages}"
+        messages.append(message)
+    return messages
+
+
+def test_the_next_lessons_models_train_in_the_process_and_their_files_say_which(small_npz, tmp_path):
+    """A hidden layer and a CNN, one after the other in one process, each epoch reported."""
+    process = TrainingProcess(functools.partial(read_npz, small_npz))
+    configs = {"mlp": TrainConfig(architecture="mlp", hidden_units=32, epochs=2, optimizer="adam",
+                                  learning_rate=0.003),
+               "cnn": TrainConfig(architecture="cnn", filters=4, epochs=1, optimizer="adam", learning_rate=0.003)}
+    try:
+        for name, config in configs.items():
+            out = tmp_path / f"{name}.keras"
+            messages = run_job(process, Job(f"job-{name}", config, out))
+            [finished] = [m for m in messages if isinstance(m, Finished)]
+            assert finished.state is JobState.DONE, finished.note
+            assert [m.epoch for m in messages if isinstance(m, Epoch)] == list(range(1, config.epochs + 1))
+            with zipfile.ZipFile(out) as archive:
+                assert TrainConfig.from_dict(json.loads(archive.read(store.METADATA))["config"]) == config
+    finally:
+        process.close()

@@ -94,13 +94,22 @@ def _what_fits(values: dict, lang: str | None) -> str:
         options.append(t("queue.fits_epochs", lang, epochs=values["fewer_epochs"], batch_size=values["batch_size"]))
     if values["larger_batch"] is not None:
         options.append(t("queue.fits_batch", lang, epochs=values["epochs"], batch_size=values["larger_batch"]))
+    if values.get("fewer_filters") is not None:   # a CNN: its filters, not its batch size, set its time
+        options.append(t("queue.fits_filters", lang, epochs=values["epochs"], filters=values["fewer_filters"]))
     if not options:
         return t("queue.fits_nothing", lang)
     return t("queue.fits", lang, options=t("queue.or", lang).join(options))
 
 
-def settings_text(config) -> str:
-    """A training's settings in a few words: '5 epochs, batch 100, sgd 0.01' ('1 epoch')."""
-    epochs = t("teach.set_epochs_one" if config.epochs == 1 else "teach.set_epochs", value=config.epochs)
-    return t("model.settings", epochs=epochs, batch_size=config.batch_size, optimizer=config.optimizer,
-             learning_rate=f"{config.learning_rate:g}")
+def settings_text(config, lang: str | None = None) -> str:
+    """A training's settings in a few words: '5 epochs, batch 100, sgd 0.01' ('1 epoch') for the
+    lesson's softmax; the next lesson's models say which they are first: 'CNN with 32 filters,
+    3 epochs, batch 128, adam 0.001'; in the session's language (or `lang`)."""
+    epochs = t("teach.set_epochs_one" if config.epochs == 1 else "teach.set_epochs", lang, value=config.epochs)
+    settings = t("model.settings", lang, epochs=epochs, batch_size=config.batch_size, optimizer=config.optimizer,
+                 learning_rate=f"{config.learning_rate:g}")
+    if config.architecture == "softmax":  # the lesson's model goes without saying, as it always has
+        return settings
+    model = t(f"model.architecture.{config.architecture}", lang, hidden_units=config.hidden_units,
+              filters=config.filters)
+    return t("model.architecture.with", lang, model=model, settings=settings)
