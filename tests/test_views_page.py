@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from test_page import APP, RUN_TIMEOUT, draw_on_canvas, guess
 from ui.i18n import t
+from ui.models import SHIPPED
 from ui.teaching import TABS
 
 # A phrase only that tab shows (a fresh data folder has no recorded runs yet).
@@ -15,6 +16,7 @@ SAYS = {
     "converts": "Each step of the conversion",
     "learned": "Each digit's 784 weights",
     "why": "Input × weights",
+    "filters": "the shipped CNN" if SHIPPED["cnn"].is_file() else "There is no CNN on this server yet",
     "fails": "Click a cell",
     "runs": "No trainings recorded yet",
     "curves": "Loss per epoch",

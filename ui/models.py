@@ -9,8 +9,13 @@ import streamlit as st
 
 from classroom import class_model
 from model import store
-from model.recognizer import Recognizer, load_recognizer
+from model.recognizer import Prediction, Recognizer, load_recognizer
 from ui.i18n import settings_text, t
+
+# The shipped model of each architecture: the lesson's softmax, and the next lesson's hidden
+# layer and CNN beside it (the comparison and the CNN's filters show these).
+SHIPPED = {"softmax": store.SHIPPED, "mlp": store.SHIPPED.with_name("mlp.keras"),
+           "cnn": store.SHIPPED.with_name("cnn.keras")}
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -20,11 +25,27 @@ def recognizer_for(path: str, version: str = "") -> Recognizer:
     return load_recognizer(path)
 
 
+def shipped_model(architecture: str) -> Recognizer:
+    """The shipped model of `architecture`; ModelFileError if it is missing or unreadable (not
+    cached: a file put in place later is found at the next run)."""
+    return recognizer_for(str(SHIPPED[architecture]), "shipped")
+
+
+def softmax_for(recognizer: Recognizer, image, prediction: Prediction) -> tuple[Recognizer, Prediction]:
+    """What a softmax-only view (weights as pictures, pixel x weight) explains: the model in
+    use if it is a softmax; else, said so, the shipped softmax and its own guess for this
+    drawing, since a hidden layer's or a CNN's guess is no sum of pixel x weight."""
+    if recognizer.architecture == "softmax":
+        return recognizer, prediction
+    st.info(t("compare.softmax_only", model=t(f"compare.name_{recognizer.architecture}")))
+    shipped = shipped_model("softmax")
+    return shipped, shipped.predict(image) if image is not None else Prediction(None, None, None)
+
+
 def model_label(recognizer: Recognizer, which: str) -> str:
     meta, c = recognizer.metadata, recognizer.config
     return t("model.label", which=which, settings=settings_text(c),
              accuracy=f"{meta.get('test_accuracy', float('nan')):.1%}")
-
 
 
 def model_in_use() -> tuple[Recognizer, str]:

@@ -1,9 +1,9 @@
 """The teaching views under the canvas: the conversion step by step, the weights as
-pictures, why this guess, where the model fails, the runs to compare, learning curves."""
+pictures, why this guess, the CNN's filters, where the model fails, the runs to compare,
+learning curves. The weights and "why" explain a softmax: beside another model, the shipped one."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,9 @@ from model.pictures import enlarge
 from model.preprocess import prepare_mnist
 from model.recognizer import Prediction, Recognizer
 from ui.charts import history_specs, runs_spec
+from ui.filters import filters_ui
 from ui.i18n import t, words
+from ui.models import softmax_for
 
 # The tabs' captions and the leaderboard's cells break between words only. Streamlit's own
 # style breaks Korean between any two syllables ("자르|기"); `keep-all` keeps every word whole.
@@ -29,7 +31,7 @@ CAPTION_STYLE = """<style>
 .st-key-teaching_tab td [data-testid] * { word-break: keep-all; overflow-wrap: normal; }
 </style>"""
 
-TABS = ["converts", "learned", "why", "fails", "runs", "curves"]     # tab ids; their names are in the catalog
+TABS = ["converts", "learned", "why", "filters", "fails", "runs", "curves"]     # tab ids; their names are in the catalog
 
 # The conversion's step names (model.preprocess) -> catalog keys, with the numbers they carry.
 STEP_NAMES = [
@@ -70,7 +72,7 @@ def prepared_test(pipeline_key: str, _pipeline):
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def test_report_for(model_key: str, _recognizer: Recognizer):
-    """Computed once per model (`weights_key`: its weights, not its file, which a publish
+    """Computed once per model (`fingerprint`: its weights, not its file, which a publish
     overwrites), shared by every session."""
     test, _ = mnist_test()
     if test is None:
@@ -108,7 +110,7 @@ def weights_ui(recognizer: Recognizer) -> None:
     pictures = None
     if view == "patterns":
         with st.spinner(t("teach.weights_preparing")):
-            pictures = patterns_for(weights_key(recognizer), recognizer)
+            pictures = patterns_for(recognizer.fingerprint, recognizer)
         if pictures is None:
             st.info(t("teach.weights_no_mnist"))
     if pictures is not None:    # each on its own scale: the patterns' units mean nothing to a student
@@ -149,13 +151,9 @@ def pick_cell() -> None:
         st.session_state.gallery_guessed = str(chosen[0]["guessed"])
 
 
-def weights_key(recognizer: Recognizer) -> str:
-    return hashlib.sha256(recognizer.kernel.tobytes() + recognizer.bias.tobytes()).hexdigest()
-
-
 def failures_ui(recognizer: Recognizer) -> None:
     with st.spinner(t("fails.scoring")):
-        report = test_report_for(weights_key(recognizer), recognizer)
+        report = test_report_for(recognizer.fingerprint, recognizer)
     if report is None:
         st.warning(t("fails.no_mnist", detail=mnist_test()[1]))
         return
@@ -201,7 +199,7 @@ def setting_words(name: str, value) -> str:
         return plural(f"teach.set_{name}", value)
     if isinstance(value, bool):
         return t(f"teach.set_{name}") if value else t("teach.set_off", label=t(f"config.{name}.label"))
-    if name in ("optimizer", "normalization"):
+    if name in ("optimizer", "normalization", "architecture"):
         return t(f"teach.set_{name}_{value}")
     return t(f"teach.set_{name}", value=f"{value:g}" if isinstance(value, float) else value)
 
@@ -302,9 +300,9 @@ def teaching_ui(recognizer: Recognizer, image, prediction: Prediction) -> str | 
     st.html(CAPTION_STYLE)
     tabs = st.tabs([t(f"tabs.{tab}") for tab in TABS], key="teaching_tab", on_change="rerun")
     chosen = None
-    views = [lambda: conversion_ui(recognizer, image), lambda: weights_ui(recognizer),
-             lambda: evidence_ui(recognizer, prediction), lambda: failures_ui(recognizer),
-             None, lambda: curves_ui(recognizer)]
+    views = [lambda: conversion_ui(recognizer, image), lambda: weights_ui(softmax_for(recognizer, None, None)[0]),
+             lambda: evidence_ui(*softmax_for(recognizer, image, prediction)), lambda: filters_ui(recognizer, image),
+             lambda: failures_ui(recognizer), None, lambda: curves_ui(recognizer)]
     for tab, view in zip(tabs, views):
         if not tab.open:
             continue
