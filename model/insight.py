@@ -27,18 +27,22 @@ def weight_images(recognizer: Recognizer) -> np.ndarray:
 
 
 def weight_patterns(recognizer: Recognizer, inputs: np.ndarray) -> np.ndarray:
-    """(10, 28, 28): each digit's weights as the pattern they respond to in real digits: for each
-    pixel, the covariance over `inputs` (prepared 28x28 digits) between its ink and the digit's
-    score (Haufe et al., 2014, "On the interpretation of weight vectors of linear models").
+    """(10, 28, 28): what each digit's weights respond to in real digits: for each pixel, the
+    covariance over `inputs` (prepared 28x28 digits) between its ink and the model's probability
+    for the digit (Haufe et al., 2014, "On the interpretation of weight vectors of linear models":
+    the activation pattern, taken at the model's output). Red: ink there makes the model say d;
+    blue: ink there makes it say something else.
 
     The weights themselves look like noise: neighbouring pixels carry nearly the same ink, so a
-    model may put +1 on one and -1 on the next and lose nothing. Seen through the digits, those
-    ups and downs cancel and what is left reads as the digit. Linear in the weights, and computed
-    from them alone (the bias shifts every score alike and drops out)."""
+    model may put +1 on one and -1 on the next and lose nothing. Seen through the digits those
+    ups and downs cancel. Taken at the probabilities rather than the raw scores, each digit's
+    pattern is what tells it from the other nine, and it reads as the digit: the scores also
+    rise and fall together with the amount of ink, which drew every pattern as the same ring.
+    Any architecture: only the model's probabilities are used."""
     x = np.asarray(inputs, np.float32).reshape(len(inputs), -1)
-    scores = x @ recognizer.kernel
-    scores -= scores.mean(axis=0)
-    return (x.T @ scores / len(x)).T.reshape(10, 28, 28)
+    probabilities = recognizer.probabilities(x)
+    probabilities -= probabilities.mean(axis=0)
+    return (x.T @ probabilities / len(x)).T.reshape(10, 28, 28)
 
 
 def diverging(values: np.ndarray, limit: float, size: int = 112, smooth: bool = False) -> Image.Image:

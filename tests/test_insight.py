@@ -203,13 +203,21 @@ def test_patterns_are_one_28x28_picture_per_digit(random_recognizer, digits_28):
     assert insight.weight_patterns(random_recognizer, digits_28).shape == (10, 28, 28)
 
 
-def test_patterns_are_linear_in_the_weights_and_ignore_the_bias(random_recognizer, digits_28):
+def test_patterns_are_those_of_the_models_probabilities(random_recognizer, digits_28):
+    """Pixel p of picture d is cov(ink at p, probability of d), checked in float64 with NumPy's own
+    covariance, for a softmax and for a model with a hidden layer alike."""
     rng = np.random.default_rng(3)
-    other = Recognizer.from_softmax(rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32))
-    both = Recognizer.from_softmax(random_recognizer.kernel + 2 * other.kernel, np.zeros(10, np.float32))
-    np.testing.assert_allclose(insight.weight_patterns(both, digits_28),
-                               insight.weight_patterns(random_recognizer, digits_28)
-                               + 2 * insight.weight_patterns(other, digits_28), rtol=1e-3, atol=1e-3)
+    mlp = Recognizer({"hidden.kernel": rng.normal(0, .1, (784, 16)).astype(np.float32),
+                      "hidden.bias": np.zeros(16, np.float32),
+                      "softmax.kernel": rng.normal(0, 1, (16, 10)).astype(np.float32),
+                      "softmax.bias": np.zeros(10, np.float32)},
+                     {"config": {"architecture": "mlp", "hidden_units": 16}})
+    for model in (random_recognizer, mlp):
+        x = digits_28.reshape(len(digits_28), -1).astype(np.float64)
+        p = model.probabilities(digits_28).astype(np.float64)
+        expected = np.cov(x.T, p.T, bias=True)[:784, 784:].T.reshape(10, 28, 28)
+        np.testing.assert_allclose(insight.weight_patterns(model, digits_28), expected, rtol=1e-3,
+                                   atol=1e-4 * np.abs(expected).max())
 
 
 def test_a_pixel_nobody_inks_has_no_pattern(random_recognizer, digits_28):

@@ -43,13 +43,15 @@ def test_digits(shipped, mnist):
 
 @pytest.fixture(scope="module")
 def digit_means(test_digits):
+    """Each digit's template: its average, minus the average of all digits (what sets it apart)."""
     inputs, labels = test_digits
-    return np.stack([inputs[labels == d].mean(axis=0) for d in range(10)])
+    means = np.stack([inputs[labels == d].mean(axis=0) for d in range(10)])
+    return means - inputs.mean(axis=0)
 
 
 @pytest.fixture(scope="module")
 def similarity(shipped, test_digits, digit_means):
-    """[picture d][mean of digit e]: how much the picture shown for d looks like the average e."""
+    """[picture d][template of digit e]: how much the picture shown for d looks like e's template."""
     pictures = insight.weight_patterns(shipped, test_digits[0])
     return np.array([[correlation(p, m) for m in digit_means] for p in pictures])
 
@@ -61,20 +63,10 @@ def test_each_weight_picture_looks_most_like_its_own_digit(similarity):
 
 
 def test_each_weight_picture_is_clearly_its_digit(similarity):
-    """Not only the nearest of ten noisy pictures: each resembles its own digit's average clearly.
-    (The shipped model's raw weights, the noisy rings, reached only 0.12 for their weakest digit.)"""
-    assert similarity.diagonal().min() > 0.3, similarity.diagonal().round(2)
-
-
-def test_the_patterns_are_the_covariance_of_ink_and_score(shipped, test_digits):
-    """A reference computation in float64 with NumPy's own covariance: pixel p of picture d is
-    cov(ink at p, score of d) over the digits."""
-    inputs = test_digits[0][:500]
-    x = inputs.reshape(len(inputs), -1).astype(np.float64)
-    scores = x @ shipped.kernel.astype(np.float64) + shipped.bias
-    expected = np.cov(x.T, scores.T, bias=True)[:784, 784:].T.reshape(10, 28, 28)
-    np.testing.assert_allclose(insight.weight_patterns(shipped, inputs), expected, rtol=1e-3,
-                               atol=1e-4 * np.abs(expected).max())
+    """Not only the nearest of ten pictures: each is its digit's template. (The shipped model's
+    patterns taken at the scores, rings in which only 0, 1, 6 and 9 could be told, reached 0.79
+    for their weakest digit, the 5.)"""
+    assert similarity.diagonal().min() > 0.95, similarity.diagonal().round(2)
 
 
 # -- how it converts: a plain 1 stays thin ---------------------------------------------------------
