@@ -75,7 +75,7 @@ class TrainConfig:
                                       "pixels (0 = keep the strokes as they are).",
                                  low=0.0, high=6.0, label="Normalized stroke width")
     augment: int = _param(0, "Extra randomly shifted, rotated, scaled and thickened "
-                             "copies of each training image, the styled ones included (0 = none).",
+                             "copies of each training image (0 = none).",
                           low=0, high=10, label="Augmented copies")
     styles: bool = _param(False, "Also learn from copies of MNIST's 1s, 7s and 9s written as much of the "
                                  "world writes them: 1 with a flag, 7 with a crossbar, 9 with a hooked tail.",

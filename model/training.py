@@ -132,19 +132,13 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
         extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
         pixels, labels = np.concatenate([pixels, extra]), np.concatenate([labels, extra_labels])
     scored = len(pixels)  # the training scores are measured without the augmented copies
-    originals, original_labels = data.x_train, data.y_train
     if config.styles:
         copies, copy_labels = world_styles(data.x_train, data.y_train, seed=config.seed)
         pixels = np.concatenate([pixels, to_pixels(copies, pipeline)])
         labels = np.concatenate([labels, copy_labels])
-        # The styled digits get distorted copies too: the styles people write are the ones
-        # MNIST lacks, so they are the ones that most need variety (+0.6 points on drawn_dev
-        # for the CNN, bench/architectures.py).
-        originals = np.concatenate([originals, copies])
-        original_labels = np.concatenate([original_labels, copy_labels])
     if config.augment:
-        n = len(originals)
-        copies, copy_labels = augment(originals, original_labels, config.augment, seed=config.seed)
+        n = len(data.x_train)
+        copies, copy_labels = augment(data.x_train, data.y_train, config.augment, seed=config.seed)
         pixels = np.concatenate([pixels, to_pixels(copies[n:], pipeline)])
         labels = np.concatenate([labels, copy_labels[n:]])
     y = keras.utils.to_categorical(labels, CLASSES)

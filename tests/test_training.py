@@ -162,20 +162,3 @@ def test_styled_copies_are_learned_but_not_scored_as_training_images(mnist):
     plain = training.fit(TrainConfig(epochs=1, learning_rate=0.5), data)
     assert result.test_accuracy > 0.6
     assert not np.allclose(result.model.get_weights()[0], plain.model.get_weights()[0])
-
-
-def test_the_styled_copies_get_augmented_copies_too(mnist, monkeypatch):
-    """With styles and augmented copies, the flagged 1s, crossed 7s and hooked 9s are distorted
-    as well: those are the styles MNIST lacks, so they need the variety most."""
-    data = mnist.head(600, 100)
-    seen = []
-    real = training.augment
-
-    def spy(images, labels, copies, seed=0):
-        seen.append(len(images))
-        return real(images, labels, copies, seed=seed)
-
-    monkeypatch.setattr(training, "augment", spy)
-    training.fit(TrainConfig(epochs=1, learning_rate=0.5, styles=True, augment=1), data)
-    restyled = int(np.isin(data.y_train, (1, 7, 9)).sum())
-    assert seen == [600 + restyled]
