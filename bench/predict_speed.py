@@ -30,13 +30,12 @@ from model import load_recognizer, store  # noqa: E402
 from model.config import BEST  # noqa: E402
 from model.preprocess import to_mnist_format  # noqa: E402
 
-TRAINED = ROOT / "model" / "trained"
 TARGET_MS = {"softmax": 1.0, "mlp": 1.0, "cnn": 3.0}
 
 
 def model_file(architecture: str, folder: Path, data_path: str | None) -> tuple[Path, str]:
     """(the model to time, where it comes from): the shipped one, else a quick training."""
-    shipped = store.SHIPPED if architecture == "softmax" else TRAINED / f"{architecture}.keras"
+    shipped = store.SHIPPED_FILES[architecture]
     if shipped.is_file():
         return shipped, "shipped"
     from classroom.paths import mnist_path

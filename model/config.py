@@ -136,3 +136,12 @@ CNN = _NEXT_LESSON.replace(architecture="cnn", epochs=3)
 
 PRESETS: dict[str, TrainConfig] = {"the lesson": LESSON, "best": BEST,
                                    "next lesson: hidden layer": HIDDEN_LAYER, "next lesson: CNN": CNN}
+
+# The recipes of the shipped model files (model/trained/: digits.keras, mlp.keras, cnn.keras):
+# the next-lesson presets trained longer on more copies, which takes minutes, not a class's
+# budget. bench/architectures.py trains the same recipes; the README has the commands.
+SHIPPED: dict[str, TrainConfig] = {
+    "softmax": BEST,
+    "mlp": HIDDEN_LAYER.replace(augment=2),
+    "cnn": CNN.replace(epochs=10, augment=3, average_weights=True),
+}

@@ -26,6 +26,8 @@ from . import forward
 from .config import ConfigError, TrainConfig
 
 SHIPPED = Path(__file__).parent / "trained" / "digits.keras"
+# The shipped model of each architecture: the lesson's softmax, and the next lesson's two.
+SHIPPED_FILES = {"softmax": SHIPPED, "mlp": SHIPPED.with_name("mlp.keras"), "cnn": SHIPPED.with_name("cnn.keras")}
 METADATA = "digits.json"
 FORMAT = 1
 

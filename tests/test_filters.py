@@ -78,7 +78,7 @@ def test_a_cnn_in_use_is_the_one_shown(monkeypatch, cnn_file, tmp_path):
     assert "The first layer of the CNN you are drawing with." in said(at)
 
 
-@pytest.mark.parametrize("tab,shows", [("learned", "Each digit's 784 weights"), ("why", "Input × weights")])
+@pytest.mark.parametrize("tab,shows", [("learned", "Each digit's picture is what makes the model say"), ("why", "Input × weights")])
 def test_softmax_views_beside_a_cnn_explain_the_shipped_softmax(monkeypatch, cnn_file, tab, shows):
     at = tab_page(monkeypatch, cnn_file, own=cnn_file, tab=tab)
     text = said(at)
@@ -98,7 +98,8 @@ def hand_made_cnn() -> Recognizer:
 
 def test_filter_pictures_are_on_one_diverging_scale():
     pictures = filters.filter_pictures(hand_made_cnn())
-    assert len(pictures) == 4 and pictures[0].size == (48, 48)
+    assert len(pictures) == 4 and pictures[0].size == (50, 50)         # 48 px and a 1 px frame
+    assert pictures[3].getpixel((0, 0)) == filters.FRAME                # every filter in a visible square, a faint one too
     assert pictures[0].getpixel((24, 24)) == RED                        # +1, the largest weight
     assert pictures[1].getpixel((24, 24)) == (33, 102, 172)             # -1: full blue
     assert pictures[2].getpixel((24, 24)) == WHITE                      # 0
@@ -108,8 +109,8 @@ def test_a_filter_lights_up_where_its_pattern_is_in_the_drawing():
     x28 = np.zeros((28, 28), np.float32)
     x28[4:24, 13:15] = 1.0                                              # a vertical stroke: a 1
     maps = filters.response_pictures(hand_made_cnn(), x28)
-    assert len(maps) == 4 and maps[0].size == (78, 78)
+    assert len(maps) == 4 and maps[0].size == (80, 80)                  # 78 px and a 1 px frame
     scale = 78 / 26
-    on_stroke, beside = (int(13 * scale), int(12 * scale)), (int(3 * scale), int(12 * scale))
+    on_stroke, beside = (1 + int(13 * scale), 1 + int(12 * scale)), (1 + int(3 * scale), 1 + int(12 * scale))
     assert maps[0].getpixel(on_stroke) == RED and maps[0].getpixel(beside) == WHITE
     assert maps[1].getpixel(on_stroke) == WHITE                         # the opposite pattern: no response

@@ -16,12 +16,13 @@ import streamlit as st
 
 from classroom import compare, feedback, paths
 from model import store
+from model.config import ARCHITECTURES
 from model.recognizer import Prediction, Recognizer
 from ui.charts import probability_spec
 from ui.i18n import t
 from ui.models import SHIPPED, shipped_model
 
-ARCHITECTURES = ("softmax", "mlp", "cnn")
+
 
 # A phone (Streamlit stacks columns at 640 px and less) keeps the three side by side: that is
 # the point of the view, and three small columns of 110 px still hold a name, a large digit

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from PIL import ImageOps
 
 from model import forward, insight, store
 from model.recognizer import Recognizer
@@ -16,6 +17,8 @@ from ui.models import SHIPPED, shipped_model
 
 FILTER_WIDTH = 48      # px: a 3x3 filter, each weight a 16 px square
 MAP_WIDTH = 78         # px: a 26x26 response map, 3 px a pixel; four fit across a phone
+FRAME = (190, 190, 190)  # a grey line round each picture: a filter that barely weighs anything, or
+                         # a map with no response, is then a visible white square, not a gap
 
 
 def the_cnn(recognizer: Recognizer) -> Recognizer | None:
@@ -36,7 +39,7 @@ def filter_pictures(cnn: Recognizer) -> list:
     """conv1's filters as pictures, all on one scale: the strongest weight is full red or blue."""
     kernels = np.moveaxis(cnn.weights["conv1.kernel"][:, :, 0, :], -1, 0)     # (F, 3, 3)
     limit = float(np.abs(kernels).max()) or 1.0
-    return [insight.diverging(k, limit, size=FILTER_WIDTH) for k in kernels]
+    return [framed(insight.diverging(k, limit, size=FILTER_WIDTH)) for k in kernels]
 
 
 def response_pictures(cnn: Recognizer, input28: np.ndarray) -> list:
@@ -44,7 +47,11 @@ def response_pictures(cnn: Recognizer, input28: np.ndarray) -> list:
     strongest response of any filter), so that the filters can be compared."""
     maps = forward.first_layer_maps(cnn.weights, input28)                      # (F, 26, 26), >= 0
     limit = float(maps.max()) or 1.0
-    return [insight.diverging(m, limit, size=MAP_WIDTH) for m in maps]
+    return [framed(insight.diverging(m, limit, size=MAP_WIDTH)) for m in maps]
+
+
+def framed(picture):
+    return ImageOps.expand(picture, border=1, fill=FRAME)
 
 
 def filters_ui(recognizer: Recognizer, image) -> None:

@@ -14,8 +14,7 @@ from ui.i18n import settings_text, t
 
 # The shipped model of each architecture: the lesson's softmax, and the next lesson's hidden
 # layer and CNN beside it (the comparison and the CNN's filters show these).
-SHIPPED = {"softmax": store.SHIPPED, "mlp": store.SHIPPED.with_name("mlp.keras"),
-           "cnn": store.SHIPPED.with_name("cnn.keras")}
+SHIPPED = store.SHIPPED_FILES
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
