@@ -494,3 +494,21 @@ def browser_unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI must run the browser tests")
     pytest.skip(reason)
+
+
+@contextmanager
+def page_with_a_digit(data_dir: str | os.PathLike, width: int = 1400, height: int = 1800) -> Iterator[DigitPage]:
+    """A fresh server and one Chromium tab on it in which the first recorded digit has been
+    drawn and guessed; skips (fails in CI) without a browser or the recorded digits."""
+    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
+    if reason:
+        browser_unavailable(reason)
+    from playwright.sync_api import sync_playwright
+    with streamlit_server(data_dir=data_dir) as server, sync_playwright() as p:
+        browser = launch_chromium(p)
+        digits = DigitPage(browser.new_page(viewport={"width": width, "height": height}), server.url).open()
+        digits.recognize(load_samples()[0])
+        try:
+            yield digits
+        finally:
+            browser.close()

@@ -7,23 +7,14 @@ from __future__ import annotations
 import pytest
 
 from model.store import SHIPPED_FILES
-from tests.browser import (STROKES, DigitPage, browser_missing, browser_unavailable, launch_chromium,
-                           load_samples, streamlit_server)
+from browser import page_with_a_digit
 from ui.i18n import t
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
-    if reason:
-        browser_unavailable(reason)
-    from playwright.sync_api import sync_playwright
-    with streamlit_server(data_dir=tmp_path_factory.mktemp("data")) as server, sync_playwright() as p:
-        browser = launch_chromium(p)
-        digits = DigitPage(browser.new_page(viewport={"width": 1400, "height": 1600}), server.url).open()
-        digits.recognize(load_samples()[0])
+    with page_with_a_digit(tmp_path_factory.mktemp("data"), height=1600) as digits:
         yield digits
-        browser.close()
 
 
 def test_the_three_models_read_the_drawing_side_by_side(page, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser import browser_unavailable, STROKES, DigitPage, browser_missing, launch_chromium, load_samples, streamlit_server
+from browser import page_with_a_digit
 from ui.i18n import t
 from ui.teaching import TABS
 
@@ -21,16 +21,8 @@ SHOWS = {"runs": "No trainings recorded yet"}     # a fresh data folder: a messa
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
-    if reason:
-        browser_unavailable(reason)
-    from playwright.sync_api import sync_playwright
-    with streamlit_server(data_dir=tmp_path_factory.mktemp("data")) as server, sync_playwright() as p:
-        browser = launch_chromium(p)
-        digits = DigitPage(browser.new_page(viewport={"width": 1400, "height": 1800}), server.url).open()
-        digits.recognize(load_samples()[0])
+    with page_with_a_digit(tmp_path_factory.mktemp("data")) as digits:
         yield digits.page
-        browser.close()
 
 
 @pytest.mark.parametrize("tab", TABS)
