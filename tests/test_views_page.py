@@ -14,7 +14,7 @@ from ui.teaching import TABS
 # A phrase only that tab shows (a fresh data folder has no recorded runs yet).
 SAYS = {
     "converts": "Each step of the conversion",
-    "learned": "Each digit's 784 weights",
+    "learned": "Each digit's picture is what makes the model say",
     "why": "Input × weights",
     "filters": "the shipped CNN" if SHIPPED["cnn"].is_file() else "There is no CNN on this server yet",
     "fails": "Click a cell",
