@@ -142,13 +142,16 @@ def test_training_is_in_the_main_area_with_the_sidebar_closed(phone):
     train = page.locator("[data-testid=stMain] .st-key-train button")
     expect(train).to_be_visible()
     expect(page.locator("[data-testid=stMain] .st-key-epochs input")).to_be_visible()
-    # The expander's content may still be settling (its layout moves the button): scroll to
-    # it again until it stays in view.
-    for _ in range(10):
+    # The expander's content may still be settling (its charts and images load and move the
+    # button down): scroll to it again until it has stayed in view for three checks in a row.
+    steady = 0
+    for _ in range(30):
         train.scroll_into_view_if_needed()
         page.wait_for_timeout(200)
-        if page.evaluate("""b => { const r = b.getBoundingClientRect();
-                return r.top >= 0 && r.bottom <= innerHeight && r.height > 0; }""", train.element_handle()):
+        in_view = page.evaluate("""b => { const r = b.getBoundingClientRect();
+                return r.top >= 0 && r.bottom <= innerHeight && r.height > 0; }""", train.element_handle())
+        steady = steady + 1 if in_view else 0
+        if steady == 3:
             break
     expect(train).to_be_in_viewport(ratio=1)
     expect(page.locator("[data-testid=stSidebar]")).to_have_attribute("data-collapsed", "true")
