@@ -24,6 +24,7 @@ from model import store
 from model.config import TrainConfig
 from model.recognizer import Recognizer
 from test_page import APP, RUN_TIMEOUT, block, draw_on_canvas, guess
+from ui.i18n import t
 
 
 def save_constant_model(architecture: str, digit: int, path) -> str:
@@ -166,6 +167,13 @@ def test_the_class_table_ranks_the_models_and_follows_new_drawings(shipped, file
 def test_no_class_table_without_drawings(shipped, files):
     shipped(mlp=files["mlp_4"], cnn=files["cnn_4"])
     assert block(page(one()), "compare_class") is None
+
+
+def test_the_comparison_says_what_it_teaches_even_before_the_class_has_drawings(shipped, files):
+    """The sentence from bench/architectures.py's table, for students, with no drawings stored."""
+    shipped(mlp=files["mlp_4"], cnn=files["cnn_4"])
+    at = page(one())
+    assert t("compare.lesson_learned", lang="en") in [c.value for c in at.caption]
 
 
 # -- the scoring, without a page ------------------------------------------------------------------

@@ -175,7 +175,6 @@ def class_table_ui(chosen: list[Slot]) -> None:
     with st.container(key="compare_class"):
         st.markdown(t("compare.class_title"))
         st.table(table, hide_index=True, border="horizontal")
-        st.caption(t("compare.lesson_learned"))
 
 
 def compare_ui(image, in_use: Recognizer) -> None:
@@ -186,3 +185,4 @@ def compare_ui(image, in_use: Recognizer) -> None:
     chosen = slots(in_use)
     guesses_ui(image, in_use, chosen)
     class_table_ui(chosen)
+    st.caption(t("compare.lesson_learned"))     # what bench/architectures.py measured, for students
