@@ -224,7 +224,7 @@ def drawing_ui() -> None:
         prediction_ui(prediction)
         feedback_ui(image, prediction, which)
 
-    compare_ui(image, recognizer)    # off by default: the lesson's page is unchanged
+    compare_ui(image, recognizer, prediction)    # off by default: the lesson's page is unchanged
     chosen = teaching_ui(recognizer, image, prediction)
     if chosen is not None:
         st.session_state.model_path = chosen

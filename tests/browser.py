@@ -154,6 +154,39 @@ def launch_chromium(playwright, fast_frames: bool = False):
     return playwright.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
 
 
+@contextmanager
+def chromium_browser(fast_frames: bool = False) -> Iterator:
+    """Debian's Chromium through Playwright, closed on exit; skips (fails in CI) without it."""
+    reason = browser_missing()
+    if reason:
+        browser_unavailable(reason)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch_chromium(p, fast_frames)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def recorded_samples() -> list[dict]:
+    """drawn_dev_strokes.json's digits; skips (fails in CI) without a browser or the file."""
+    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
+    if reason:
+        browser_unavailable(reason)
+    return load_samples()
+
+
+def wait_for_more_ink(canvas_ink, before: int) -> None:
+    """Wait (up to 2 s, frame by frame) until the canvas has more ink pixels than `before`;
+    raises Playwright's Error if it never does (the stroke left no ink)."""
+    canvas_ink.evaluate(f"(c, before) => new Promise((done, fail) => {{"
+                        f"  const t0 = performance.now();"
+                        f"  const check = () => ({INK_PIXELS})(c) > before ? done() :"
+                        f"    performance.now() - t0 > 2000 ? fail('no ink') : requestAnimationFrame(check);"
+                        f"  check(); }})", before)
+
+
 # -- the drawings ----------------------------------------------------------------------------
 def load_samples(path: Path = STROKES) -> list[dict]:
     """The drawn digits as stroke polylines in canvas pixels, read from ../shared by path."""
@@ -290,11 +323,7 @@ class DigitPage:
             released = time.perf_counter()
             self.drawn = True
             try:
-                canvas_ink.evaluate(f"(c, before) => new Promise((done, fail) => {{"
-                                    f"  const t0 = performance.now();"
-                                    f"  const check = () => ({INK_PIXELS})(c) > before ? done() :"
-                                    f"    performance.now() - t0 > 2000 ? fail('no ink') : requestAnimationFrame(check);"
-                                    f"  check(); }})", ink)
+                wait_for_more_ink(canvas_ink, ink)
                 return released
             except PlaywrightError:
                 continue
@@ -472,11 +501,7 @@ class TouchPage(DigitPage):
             released = time.perf_counter()
             self.drawn = True
             try:
-                canvas_ink.evaluate(f"(c, before) => new Promise((done, fail) => {{"
-                                    f"  const t0 = performance.now();"
-                                    f"  const check = () => ({INK_PIXELS})(c) > before ? done() :"
-                                    f"    performance.now() - t0 > 2000 ? fail('no ink') : requestAnimationFrame(check);"
-                                    f"  check(); }})", before)
+                wait_for_more_ink(canvas_ink, before)
                 return released
             except PlaywrightError:
                 continue
@@ -500,15 +525,8 @@ def browser_unavailable(reason: str) -> None:
 def page_with_a_digit(data_dir: str | os.PathLike, width: int = 1400, height: int = 1800) -> Iterator[DigitPage]:
     """A fresh server and one Chromium tab on it in which the first recorded digit has been
     drawn and guessed; skips (fails in CI) without a browser or the recorded digits."""
-    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
-    if reason:
-        browser_unavailable(reason)
-    from playwright.sync_api import sync_playwright
-    with streamlit_server(data_dir=data_dir) as server, sync_playwright() as p:
-        browser = launch_chromium(p)
+    first = recorded_samples()[0]
+    with chromium_browser() as browser, streamlit_server(data_dir=data_dir) as server:
         digits = DigitPage(browser.new_page(viewport={"width": width, "height": height}), server.url).open()
-        digits.recognize(load_samples()[0])
-        try:
-            yield digits
-        finally:
-            browser.close()
+        digits.recognize(first)
+        yield digits

@@ -18,8 +18,8 @@ from __future__ import annotations
 import pytest
 
 import browser as helpers
-from browser import (browser_unavailable, STROKES, VIEWPORT, DigitPage, browser_missing, covered_points, expect, ink,
-                     ink_near, launch_chromium, load_samples, streamlit_server)
+from browser import (chromium_browser, recorded_samples, VIEWPORT, DigitPage, covered_points, expect,
+                     ink, ink_near, streamlit_server)
 
 SIZE = 280              # the canvas, in canvas pixels
 PHONE = {"width": 390, "height": 844}
@@ -44,19 +44,13 @@ STARTS = {
 
 @pytest.fixture(scope="module")
 def samples():
-    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
-    if reason:
-        browser_unavailable(reason)
-    return load_samples()
+    return recorded_samples()
 
 
 @pytest.fixture(scope="module")
 def chromium(samples):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_chromium(p, fast_frames=True)
+    with chromium_browser(fast_frames=True) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

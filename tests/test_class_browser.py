@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from ui.i18n import t
-from browser import (browser_unavailable, STROKES, DigitPage, browser_missing, expect, launch_chromium, load_samples,
+from browser import (chromium_browser, browser_unavailable, STROKES, DigitPage, expect, load_samples,
                      streamlit_server)
 
 TRAINING_TIMEOUT = 240.0    # TensorFlow's import and one epoch, on a busy machine
@@ -39,14 +39,8 @@ PASSWORD = "class-browser-test"
 
 @pytest.fixture
 def browser():
-    reason = browser_missing()
-    if reason:
-        browser_unavailable(reason)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

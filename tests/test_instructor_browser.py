@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from browser import (browser_unavailable, APP, MNIST, REPO, VIEWPORT, DigitPage, Server, browser_missing, expect, free_port,
-                     launch_chromium, stop_server, streamlit_server, wait_healthy)
+from browser import (chromium_browser, APP, MNIST, REPO, VIEWPORT, DigitPage, Server, expect,
+                     free_port, stop_server, streamlit_server, wait_healthy)
 
 SHORT = 30_000              # ms: a page load or a rerun on a busy machine
 ANNOUNCED = 30.0            # s: `classroom.serve` prints its link before Streamlit starts
@@ -39,14 +39,8 @@ INSTRUCTOR_ONLY = ["instructor_panel", "publish", "unpublish", "publish_choice",
 
 @pytest.fixture
 def browser():
-    reason = browser_missing()
-    if reason:
-        browser_unavailable(reason)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def new_page(browser):

@@ -24,8 +24,8 @@ from streamlit.testing.v1 import AppTest
 
 import classroom.queue
 import ui.layout
-from browser import (browser_unavailable, PHONE, PHONE_USER_AGENT, STROKES, TouchPage, browser_missing, covered_points, expect, ink,
-                     ink_near, launch_chromium, load_samples, pen_moves, phone_context, streamlit_server)
+from browser import (chromium_browser, recorded_samples, PHONE, PHONE_USER_AGENT, TouchPage,
+                     covered_points, expect, ink, ink_near, pen_moves, phone_context, streamlit_server)
 from classroom import runs
 from model import store
 from model.config import TrainConfig
@@ -43,19 +43,13 @@ SHORT = 15_000              # ms: for what the page shows after a rerun
 
 @pytest.fixture(scope="module")
 def samples():
-    reason = browser_missing() or (None if STROKES.is_file() else f"no drawn digits at {STROKES}")
-    if reason:
-        browser_unavailable(reason)
-    return load_samples()
+    return recorded_samples()
 
 
 @pytest.fixture(scope="module")
 def chromium(samples):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_chromium(p, fast_frames=True)
+    with chromium_browser(fast_frames=True) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from browser import (browser_unavailable, SHARED_DATA, STROKES, browser_missing, expect, launch_chromium, load_samples, pen_moves,
-                     streamlit_server)
+from browser import (chromium_browser, browser_unavailable, SHARED_DATA, STROKES, expect, load_samples,
+                     pen_moves, streamlit_server)
 
 PASSWORD = "wall-and-42-owls"
 SCREEN = {"width": 1920, "height": 1080}
@@ -63,14 +63,8 @@ TEXT_SIZES = """() => {
 
 @pytest.fixture
 def browser():
-    reason = browser_missing()
-    if reason:
-        browser_unavailable(reason)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def add_class_drawings(count: int = 22, wrong: int = 3) -> tuple:

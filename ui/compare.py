@@ -118,11 +118,10 @@ def agreement_text(read: dict[str, int], names: dict[str, str]) -> str:
     return t("compare.disagree", groups=t("compare.separator").join(parts))
 
 
-def guesses_ui(image, in_use: Recognizer, chosen: list[Slot]) -> None:
+def guesses_ui(image, in_use: Recognizer, mine: Prediction, chosen: list[Slot]) -> None:
     """The three guesses side by side and where they disagree; a drawing that is no digit says
-    so once, instead of three times."""
-    mine = in_use.predict(image) if image is not None else None
-    if mine is None or mine.rejected == "empty":
+    so once, instead of three times. `mine` is the page's own guess with the model in use."""
+    if image is None or mine.rejected == "empty":
         st.info(t("compare.draw"))
         return
     if mine.rejected is not None:
@@ -177,12 +176,13 @@ def class_table_ui(chosen: list[Slot]) -> None:
         st.table(table, hide_index=True, border="horizontal")
 
 
-def compare_ui(image, in_use: Recognizer) -> None:
-    """The 'Compare models' switch and, when it is on, the comparison."""
+def compare_ui(image, in_use: Recognizer, prediction: Prediction) -> None:
+    """The 'Compare models' switch and, when it is on, the comparison. `prediction` is the
+    page's guess for `image` with `in_use`: the drawing is not converted for it a second time."""
     if not st.toggle(t("compare.toggle"), key="compare_models", help=t("compare.toggle_help")):
         return
     st.html(STYLE)
     chosen = slots(in_use)
-    guesses_ui(image, in_use, chosen)
+    guesses_ui(image, in_use, prediction, chosen)
     class_table_ui(chosen)
     st.caption(t("compare.lesson_learned"))     # what bench/architectures.py measured, for students
