@@ -29,7 +29,7 @@ def test_the_three_models_read_the_drawing_side_by_side(page, tmp_path):
         digit.wait_for(timeout=30_000)
         assert digit.inner_text().strip().isdigit()
         # each column shows its ten probabilities as a chart
-        columns.nth(i).locator("canvas, svg").first.wait_for(timeout=30_000)
+        columns.nth(i).locator("canvas, svg.marks").first.wait_for(timeout=30_000)
     shown = side.inner_text()
     for name in ("name_softmax", "name_mlp", "name_cnn"):
         assert t(f"compare.{name}", lang="en") in shown

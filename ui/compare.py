@@ -27,9 +27,11 @@ from ui.models import SHIPPED, shipped_model
 # A phone (Streamlit stacks columns at 640 px and less) keeps the three side by side: that is
 # the point of the view, and three small columns of 110 px still hold a name, a large digit
 # and ten bars. The digit is large, as under the canvas, but smaller than the page's guess.
+# The small charts have no toolbar: on a phone a tap leaves it hovering over the next column.
 STYLE = """<style>
 .st-key-compare_side [data-testid="stColumn"] h1 { font-size: 3.5rem; line-height: 1; padding: 0; text-align: center; }
 .st-key-compare_side [data-testid="stMarkdownContainer"] p { word-break: keep-all; }
+.st-key-compare_side [data-testid="stElementToolbar"] { display: none; }
 @media (max-width: 640px) {
   .st-key-compare_side [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; gap: 0.4rem; }
   .st-key-compare_side [data-testid="stColumn"] { min-width: 0; }
