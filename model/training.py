@@ -14,7 +14,7 @@ from .config import TrainConfig
 from .data import Mnist
 import tensorflow as tf
 
-from .augment import augment, world_styles
+from .augment import augment, settle, world_styles
 from .network import CLASSES, PIXELS, EpochTrainer, build_model, make_optimizer
 from .preprocess import Pipeline, prepare_mnist
 
@@ -117,6 +117,16 @@ def drawings_to_pixels(canvases: Sequence[np.ndarray], labels: np.ndarray, pipel
     return np.tile(pixels, (repeats, 1)), np.tile(labels, repeats)
 
 
+def augmented_pixels(images: np.ndarray, labels: np.ndarray, config: TrainConfig, pipeline: Pipeline
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """`config.augment` distorted copies of each uint8 digit, as training pixels. Distorted before
+    the pipeline (their shapes change), then moved a little after it (`augment.settle`): the
+    pipeline re-centres, re-sizes and re-strokes each copy, undoing most of the first move."""
+    n = len(images)
+    copies, copy_labels = augment(images, labels, config.augment, seed=config.seed)
+    return settle(to_pixels(copies[n:], pipeline), seed=config.seed), copy_labels[n:]
+
+
 def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Callback] = (),
         verbose: int = 0, drawings: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
         prepared: tuple[np.ndarray, np.ndarray] | None = None) -> TrainResult:
@@ -132,15 +142,16 @@ def fit(config: TrainConfig, data: Mnist, callbacks: Sequence[keras.callbacks.Ca
         extra, extra_labels = drawings_to_pixels(*drawings, pipeline)
         pixels, labels = np.concatenate([pixels, extra]), np.concatenate([labels, extra_labels])
     scored = len(pixels)  # the training scores are measured without the augmented copies
+    originals, original_labels = data.x_train, data.y_train   # what the augmented copies are made of
     if config.styles:
         copies, copy_labels = world_styles(data.x_train, data.y_train, seed=config.seed)
         pixels = np.concatenate([pixels, to_pixels(copies, pipeline)])
         labels = np.concatenate([labels, copy_labels])
+        originals = np.concatenate([originals, copies])
+        original_labels = np.concatenate([original_labels, copy_labels])
     if config.augment:
-        n = len(data.x_train)
-        copies, copy_labels = augment(data.x_train, data.y_train, config.augment, seed=config.seed)
-        pixels = np.concatenate([pixels, to_pixels(copies[n:], pipeline)])
-        labels = np.concatenate([labels, copy_labels[n:]])
+        copies, copy_labels = augmented_pixels(originals, original_labels, config, pipeline)
+        pixels, labels = np.concatenate([pixels, copies]), np.concatenate([labels, copy_labels])
     y = keras.utils.to_categorical(labels, CLASSES)
     y_test = keras.utils.to_categorical(data.y_test, CLASSES)
 

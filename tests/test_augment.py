@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import cross_seven, flag_one, hook_nine, world_styles
+from PIL import Image, ImageDraw
+
+from model.augment import CURSIVE_NINES, cross_seven, cursive_nine, flag_one, hook_nine, settle, world_styles
 
 
 def examples(mnist, digit, n=20):
@@ -58,11 +60,39 @@ def test_a_hooked_nine_keeps_its_loop_and_moves_its_tail_left(mnist):
         assert centre(hooked) < centre(nine) - 1.0
 
 
+def hole(image):
+    """The background that the outside cannot reach (a loop's inside), as a boolean image."""
+    framed = np.pad(np.where(image > 64, 255, 0).astype(np.uint8), 1)   # the outside goes all round
+    filled = Image.fromarray(framed).copy()   # a copy of its own: fromarray may share the array
+    ImageDraw.floodfill(filled, (0, 0), 128)
+    return (np.asarray(filled) == 0)[1:-1, 1:-1]
+
+
+def test_cursive_nines_have_a_small_loop_at_the_top_and_a_tail_hooking_left():
+    """A 9 written fast: the loop is small and high, the tail long; most hook left at the bottom."""
+    rng = np.random.default_rng(0)
+    closed = hooked = 0
+    for _ in range(60):
+        nine = cursive_nine(rng)
+        top, bottom, _, _ = ink_box(nine)
+        assert bottom - top >= 15
+        inside = np.nonzero(hole(nine))[0]
+        if inside.size:
+            closed += 1
+            assert inside.max() < top + 0.5 * (bottom - top)     # the loop is in the upper half
+        middle = np.nonzero(nine[(top + bottom) // 2] > 64)[0].mean()
+        foot = np.nonzero(nine[bottom - 1:bottom + 1] > 64)[1].min()
+        hooked += foot < middle - 2
+    assert closed >= 40 and hooked >= 30
+
+
 def test_only_ones_sevens_and_nines_are_copied_and_the_originals_stay(mnist):
     images, labels = mnist.x_train[:2000].copy(), mnist.y_train[:2000]
     copies, copy_labels = world_styles(images, labels, seed=3)
     np.testing.assert_array_equal(images, mnist.x_train[:2000])
-    assert sorted(copy_labels.tolist()) == sorted(l for l in labels.tolist() if l in (1, 7, 9))
+    restyled = sorted(l for l in labels.tolist() if l in (1, 7, 9))
+    cursive = int(CURSIVE_NINES * labels.tolist().count(9))
+    assert sorted(copy_labels.tolist()) == sorted(restyled + [9] * cursive)
     assert copies.shape == (len(copy_labels), 28, 28) and copies.dtype == np.uint8
     again, _ = world_styles(images, labels, seed=3)
     np.testing.assert_array_equal(copies, again)
@@ -78,3 +108,16 @@ def test_no_ones_sevens_or_nines_give_no_copies(mnist):
     keep = np.isin(mnist.y_train[:500], [0, 2, 3])
     copies, labels = world_styles(mnist.x_train[:500][keep], mnist.y_train[:500][keep])
     assert copies.shape == (0, 28, 28) and labels.size == 0
+
+
+def test_settled_copies_move_a_little_and_keep_their_ink(mnist):
+    """`settle` moves the model's own 28x28 inputs: every copy changes, none is lost or
+    thickened (its ink within a scaling's reach of the original's)."""
+    pixels = mnist.x_train[:200].reshape(200, -1)
+    moved = settle(pixels, seed=0)
+    assert moved.shape == pixels.shape and moved.dtype == np.uint8
+    change = np.abs(moved.astype(int) - pixels).mean(axis=1)
+    assert (change > 1).all()
+    ink_ratio = moved.sum(axis=1) / pixels.sum(axis=1)
+    assert ((ink_ratio > 0.75) & (ink_ratio < 1.3)).all()
+    assert np.array_equal(settle(pixels, seed=0), moved)   # the same seed, the same copies

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from model import training
-from model.config import LESSON, TrainConfig, fields
+from model.augment import augment, world_styles
+from model.config import LESSON, SHIPPED, TrainConfig, fields
 from model.network import build_model
+from model.preprocess import Pipeline
 
 
 class Recorder(keras.callbacks.Callback):
@@ -165,3 +167,32 @@ def test_styled_copies_are_learned_but_not_scored_as_training_images(mnist):
     plain = training.fit(TrainConfig(epochs=1, learning_rate=0.5), data)
     assert result.test_accuracy > 0.6
     assert not np.allclose(result.model.get_weights()[0], plain.model.get_weights()[0])
+
+
+def test_augmented_copies_still_differ_from_their_originals_after_the_pipeline(mnist):
+    """The pipeline re-centres, re-sizes and re-strokes each digit, which undid most of what the
+    augmentation had moved (a copy came out about a third as far from its original as it went
+    in); the copies are moved again after it, so that the model sees digits a little off."""
+    config = SHIPPED["cnn"].replace(augment=1)
+    pipeline = Pipeline.from_config(config)
+    images, labels = mnist.x_train[:300], mnist.y_train[:300]
+    copies, copy_labels = training.augmented_pixels(images, labels, config, pipeline)
+    assert copies.shape == (300, 784) and np.array_equal(copy_labels, labels)
+    raw_copies = augment(images, labels, 1, seed=config.seed)[0][300:]
+    went_in = np.abs(raw_copies.astype(int) - images).mean()
+    came_out = np.abs(copies.astype(int) - training.to_pixels(images, pipeline)).mean()
+    assert came_out > 0.6 * went_in
+
+
+def test_the_styled_copies_get_augmented_copies_too(mnist, monkeypatch):
+    data = mnist.head(1000, 300)
+    seen = []
+
+    def watched_augment(images, labels, *args, **kwargs):
+        seen.append(labels)
+        return augment(images, labels, *args, **kwargs)
+
+    monkeypatch.setattr(training, "augment", watched_augment)
+    training.fit(TrainConfig(epochs=1, styles=True, augment=1), data)
+    styled = len(world_styles(data.x_train, data.y_train)[1])
+    assert styled > 300 and len(seen) == 1 and len(seen[0]) == 1000 + styled
