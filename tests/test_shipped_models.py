@@ -39,15 +39,8 @@ def test_each_shipped_model_meets_its_mnist_target(shipped, mnist):
     assert accuracy >= MNIST_TARGET[architecture], f"{architecture}: {accuracy:.2%}"
 
 
-# Not met yet: the shipped CNN reads 96.97 % of drawn_dev. Every recipe tried (README, "The next
-# lesson") stayed between 96.4 and 97.3 %. Strict: the test fails as soon as a model meets it.
-NOT_MET = {"cnn": "issue 13: the shipped CNN reads 96.97 % of drawn_dev, under its 97.5 % target"}
-
-
 @pytest.mark.skipif(drawn_dev_path() is None, reason="no drawn_dev.npz beside the project")
-def test_each_shipped_model_meets_its_target_on_peoples_drawings(shipped, request):
+def test_each_shipped_model_meets_its_target_on_peoples_drawings(shipped):
     architecture, recognizer = shipped
-    if architecture in NOT_MET:
-        request.applymarker(pytest.mark.xfail(reason=NOT_MET[architecture], strict=True))
     accuracy = drawn_accuracy(recognizer, drawn_dev_path())
     assert accuracy >= DRAWN_TARGET[architecture], f"{architecture}: {accuracy:.2%}"
