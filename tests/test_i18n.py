@@ -37,6 +37,14 @@ def test_both_catalogs_have_the_same_keys_and_placeholders():
         assert placeholders(text) == placeholders(korean[key]), key
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_string_has_two_tildes_that_markdown_would_strike_through(language):
+    """Korean writes ranges with '~' ("97~99%"); Streamlit's markdown strikes out the text
+    between two of them, as the comparison's sentence did on the page."""
+    struck = [key for key, text in catalog(language).items() if text.count("~") >= 2]
+    assert not struck
+
+
 def test_no_korean_string_is_left_in_english():
     """A Korean string with no Hangul at all is one nobody translated (names like SGD aside)."""
     untranslated = [k for k, v in catalog("ko").items()
