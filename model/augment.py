@@ -72,6 +72,15 @@ def distort(images: np.ndarray, rng: np.random.Generator, rotation: float = ROTA
     return np.clip(thicken(moved, amount), 0.0, 1.0)
 
 
+def distorted(images: np.ndarray, rng: np.random.Generator, **moves) -> np.ndarray:
+    """`distort` for (n, 28, 28) uint8 images, CHUNK at a time: one random uint8 copy of each."""
+    out = np.empty_like(images)
+    for start in range(0, len(images), CHUNK):
+        batch = images[start:start + CHUNK].astype(np.float32) / 255.0
+        out[start:start + len(batch)] = np.round(distort(batch, rng, **moves) * 255.0).astype(np.uint8)
+    return out
+
+
 def augment(images: np.ndarray, labels: np.ndarray, copies: int, seed: int = 0
             ) -> tuple[np.ndarray, np.ndarray]:
     """(n, 28, 28) uint8 digits and their labels -> the originals followed by `copies` random
@@ -82,10 +91,7 @@ def augment(images: np.ndarray, labels: np.ndarray, copies: int, seed: int = 0
     out = np.empty(((1 + copies) * len(images), *images.shape[1:]), np.uint8)
     out[:len(images)] = images
     for c in range(1, copies + 1):
-        for start in range(0, len(images), CHUNK):
-            batch = images[start:start + CHUNK].astype(np.float32) / 255.0
-            at = c * len(images) + start
-            out[at:at + len(batch)] = np.round(distort(batch, rng) * 255.0).astype(np.uint8)
+        out[c * len(images):(c + 1) * len(images)] = distorted(images, rng)
     return out, np.tile(labels, 1 + copies)
 
 
@@ -98,13 +104,7 @@ SETTLE = dict(rotation=8.0, scale=0.08, shift=1.5, thickness=0.0)
 
 def settle(pixels: np.ndarray, seed: int = 0) -> np.ndarray:
     """(n, 784) uint8 model inputs -> each one moved a little (SETTLE), as uint8."""
-    rng = np.random.default_rng(seed)
-    out = np.empty_like(pixels)
-    for start in range(0, len(pixels), CHUNK):
-        batch = pixels[start:start + CHUNK].reshape(-1, 28, 28).astype(np.float32) / 255.0
-        moved = distort(batch, rng, **SETTLE)
-        out[start:start + len(batch)] = np.round(moved * 255.0).astype(np.uint8).reshape(len(batch), -1)
-    return out
+    return distorted(pixels.reshape(-1, 28, 28), np.random.default_rng(seed), **SETTLE).reshape(pixels.shape)
 
 
 INK = 64            # of 255: a pixel this bright is part of a stroke

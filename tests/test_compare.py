@@ -17,7 +17,6 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-import ui.models
 from classroom import compare, feedback
 from conftest import STROKES, render
 from model import store
@@ -53,7 +52,7 @@ def shipped(monkeypatch, files):
     """shipped(mlp=..., cnn=...): the page's shipped hidden-layer and CNN models for this test."""
     def use(**paths):
         for architecture, path in paths.items():
-            monkeypatch.setitem(ui.models.SHIPPED, architecture, Path(path))
+            monkeypatch.setitem(store.SHIPPED_FILES, architecture, Path(path))
     return use
 
 

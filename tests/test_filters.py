@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.models
-from model import forward
+from model import forward, store
 from model.recognizer import Recognizer
 from test_compare import one, save_constant_model
 from test_page import APP, RUN_TIMEOUT, draw_on_canvas
@@ -28,7 +27,7 @@ def cnn_file(tmp_path_factory) -> Path:
 
 def tab_page(monkeypatch, shipped_cnn: Path, drawn: bool = True, own: Path | None = None,
              tab: str = "filters") -> AppTest:
-    monkeypatch.setitem(ui.models.SHIPPED, "cnn", shipped_cnn)
+    monkeypatch.setitem(store.SHIPPED_FILES, "cnn", shipped_cnn)
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     at.run()
     if own is not None:

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from test_page import APP, RUN_TIMEOUT, draw_on_canvas, guess
 from ui.i18n import t
-from ui.models import SHIPPED
+from model.store import SHIPPED_FILES
 from ui.teaching import TABS
 
 # A phrase only that tab shows (a fresh data folder has no recorded runs yet).
@@ -16,7 +16,7 @@ SAYS = {
     "converts": "Each step of the conversion",
     "learned": "Each digit's picture is what makes the model say",
     "why": "Input × weights",
-    "filters": "the shipped CNN" if SHIPPED["cnn"].is_file() else "There is no CNN on this server yet",
+    "filters": "the shipped CNN" if SHIPPED_FILES["cnn"].is_file() else "There is no CNN on this server yet",
     "fails": "Click a cell",
     "runs": "No trainings recorded yet",
     "curves": "Loss per epoch",

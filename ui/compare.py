@@ -20,9 +20,7 @@ from model.config import ARCHITECTURES
 from model.recognizer import Prediction, Recognizer
 from ui.charts import probability_spec
 from ui.i18n import t
-from ui.models import SHIPPED, shipped_model
-
-
+from ui.models import shipped_model
 
 # A phone (Streamlit stacks columns at 640 px and less) keeps the three side by side: that is
 # the point of the view, and three small columns of 110 px still hold a name, a large digit
@@ -65,7 +63,7 @@ def slots(in_use: Recognizer) -> list[Slot]:
     """The three models to compare: the shipped ones, the model in use in its architecture's place."""
     out = []
     for architecture in ARCHITECTURES:
-        if in_use.architecture == architecture and not same_file(in_use.path, SHIPPED[architecture]):
+        if in_use.architecture == architecture and not same_file(in_use.path, store.SHIPPED_FILES[architecture]):
             whose = "class_model" if same_file(in_use.path, paths.class_model_path()) else "yours"
             out.append(Slot(architecture, whose, in_use))
             continue
@@ -73,7 +71,7 @@ def slots(in_use: Recognizer) -> list[Slot]:
         try:
             out.append(Slot(architecture, whose, shipped_model(architecture)))
         except store.ModelFileError as e:
-            missing = not SHIPPED[architecture].is_file()
+            missing = not store.SHIPPED_FILES[architecture].is_file()
             out.append(Slot(architecture, whose, None, t("compare.missing") if missing
                             else t("compare.unreadable", detail=str(e))))
     return out

@@ -13,7 +13,7 @@ from PIL import ImageOps
 from model import forward, insight, store
 from model.recognizer import Recognizer
 from ui.i18n import t
-from ui.models import SHIPPED, shipped_model
+from ui.models import shipped_model
 
 FILTER_WIDTH = 48      # px: a 3x3 filter, each weight a 16 px square
 MAP_WIDTH = 78         # px: a 26x26 response map, 3 px a pixel; four fit across a phone
@@ -29,7 +29,8 @@ def the_cnn(recognizer: Recognizer) -> Recognizer | None:
     try:
         cnn = shipped_model("cnn")
     except store.ModelFileError as e:
-        st.info(t("filters.no_cnn") if not SHIPPED["cnn"].is_file() else t("filters.unreadable", detail=str(e)))
+        missing = not store.SHIPPED_FILES["cnn"].is_file()
+        st.info(t("filters.no_cnn") if missing else t("filters.unreadable", detail=str(e)))
         return None
     st.caption(t("filters.shipped"))
     return cnn

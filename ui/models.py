@@ -12,11 +12,6 @@ from model import store
 from model.recognizer import Prediction, Recognizer, load_recognizer
 from ui.i18n import settings_text, t
 
-# The shipped model of each architecture: the lesson's softmax, and the next lesson's hidden
-# layer and CNN beside it (the comparison and the CNN's filters show these).
-SHIPPED = store.SHIPPED_FILES
-
-
 @st.cache_resource(show_spinner=False, max_entries=64)
 def recognizer_for(path: str, version: str = "") -> Recognizer:
     """One recognizer per model file (and version of it) for the whole server: the class
@@ -27,7 +22,7 @@ def recognizer_for(path: str, version: str = "") -> Recognizer:
 def shipped_model(architecture: str) -> Recognizer:
     """The shipped model of `architecture`; ModelFileError if it is missing or unreadable (not
     cached: a file put in place later is found at the next run)."""
-    return recognizer_for(str(SHIPPED[architecture]), "shipped")
+    return recognizer_for(str(store.SHIPPED_FILES[architecture]), "shipped")
 
 
 def softmax_for(recognizer: Recognizer, image, prediction: Prediction) -> tuple[Recognizer, Prediction]:
